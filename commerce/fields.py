@@ -1,0 +1,64 @@
+"""Serializer fields shared by every app, so that bad input reads the same everywhere."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from .money import parse_amount
+
+MAX_QUANTITY = 1_000_000
+
+
+class QuantityField(serializers.IntegerField):
+    """A whole number of units, 1 to MAX_QUANTITY unless told otherwise; strings like "abc" are rejected."""
+
+    default_error_messages = {
+        "invalid": "{input!r} is not a whole number of units: send an integer such as 1.",
+        "min_value": "Quantity must be at least {min_value}.",
+        "max_value": "Quantity must be at most {max_value}.",
+        "max_string_length": "The value is too long to be a quantity.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_QUANTITY)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or isinstance(data, float) and not data.is_integer():
+            self.fail("invalid", input=data)
+        if isinstance(data, str) and not data.strip().lstrip("-").isdigit():
+            self.fail("invalid", input=data)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if any(getattr(detail, "code", "") == "invalid" for detail in error.detail):
+                self.fail("invalid", input=data)
+            raise
+
+    def fail(self, key, **kwargs):
+        kwargs.setdefault("input", None)
+        super().fail(key, **kwargs)
+
+
+class MoneyField(serializers.Field):
+    """A money amount as a decimal string, checked against the currency's minor unit."""
+
+    def __init__(self, *, currency_field: str | None = None, allow_negative: bool = False, **kwargs):
+        self.currency_field = currency_field
+        self.allow_negative = allow_negative
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> Decimal:
+        from django.conf import settings
+
+        from .errors import ValidationFailed
+
+        currency = settings.DEFAULT_CURRENCY
+        try:
+            return parse_amount(data, field=self.field_name, currency=currency, allow_negative=self.allow_negative)
+        except ValidationFailed as error:
+            raise serializers.ValidationError(error.message, code=error.code) from None
+
+    def to_representation(self, value) -> str:
+        return str(value)
