@@ -147,6 +147,9 @@ CELERY_BEAT_SCHEDULE = {
 # The currency of each sales channel; one currency per channel.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
 
+# The country assumed for phone numbers written without a "+" country code (ISO 3166-1 alpha-2).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+
 # Where the public retail data lives; the demo falls back to the sample shipped in demo/sample.
 SHARED_DATA_DIR = Path(os.environ.get("TANDEM_SHARED_DATA") or BASE_DIR.parent / "shared" / "data")
 
