@@ -60,6 +60,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class VariantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Variant
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
@@ -122,9 +123,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.django.Password("correct-horse-battery")
 
 
 def staff_user(role: str, *locations, username: str | None = None):
