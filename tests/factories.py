@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from catalog.models import Barcode, Brand, Category, Channel, Product, TaxClass, Variant, VariantPrice
 from commerce.models import Role, StaffProfile
-from customers.models import Customer
+from customers.models import Customer, CustomerIdentity, IdentityKind
 from inventory.models import Location
 
 
@@ -117,6 +117,15 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     first_name = "Ada"
     last_name = "Lovelace"
+
+    @factory.post_generation
+    def identities(customer, create, extracted, **kwargs):
+        """Give the e-mail, phone and external id primary identity rows, so lookups find the customer."""
+        if not create:
+            return
+        for kind, value in ((IdentityKind.EMAIL, customer.email), (IdentityKind.PHONE, customer.phone), (IdentityKind.EXTERNAL, customer.external_id)):
+            if value:
+                CustomerIdentity.objects.get_or_create(kind=kind, value=value, defaults={"customer": customer, "is_primary": True})
 
 
 class UserFactory(factory.django.DjangoModelFactory):
