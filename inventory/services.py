@@ -7,9 +7,12 @@ followed by a write in Python. Callers wrap these in their own transaction; ever
 opens one (a savepoint-free block when nested) so it is safe alone.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -385,3 +388,121 @@ def location_get(*, location_id: int) -> Location:
         return Location.objects.get(pk=location_id)
     except Location.DoesNotExist:
         raise NotFound(f"Location id {location_id} does not exist.", code="location_not_found") from None
+
+
+# Channels a location serves unless the caller says otherwise: stores sell at the register and hand
+# out pickups, warehouses ship.
+_CODE_PATTERN = re.compile(r"[-a-zA-Z0-9_]+")
+
+_KIND_DEFAULTS = {
+    Location.STORE: {"sells_in_store": True, "ships": False, "offers_pickup": True, "ships_from_store": False},
+    Location.WAREHOUSE: {"sells_in_store": False, "ships": True, "offers_pickup": False, "ships_from_store": False},
+}
+
+
+def _coordinate(value, *, name: str, limit: int) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationFailed(f"{name.capitalize()} {value!r} is not a number.", code="invalid_coordinates", fields={name: ["Not a number."]})
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationFailed(
+            f"{name.capitalize()} {value!r} is not a number: send decimal degrees such as 41.878113.",
+            code="invalid_coordinates", fields={name: ["Not a number."]},
+        ) from None
+    if not number.is_finite() or not -limit <= number <= limit:
+        raise ValidationFailed(
+            f"{name.capitalize()} {value} is out of range: use -{limit} to {limit} decimal degrees.",
+            code="invalid_coordinates", fields={name: [f"Use -{limit} to {limit}."]},
+        )
+    return number.quantize(Decimal("0.000001"))
+
+
+def location_validate(*, code: str, kind: str, time_zone: str, latitude=None, longitude=None, country: str = "US") -> tuple:
+    """Check a location's code, kind, time zone, country and coordinates; return (latitude, longitude) as Decimals.
+
+    Raises ValidationFailed naming the bad value.
+    """
+    if not code or not _CODE_PATTERN.fullmatch(code) or len(code) > 50:
+        raise ValidationFailed(
+            f"Location code {code!r} is invalid: use 1 to 50 letters, digits, hyphens or underscores.",
+            code="invalid_location_code", fields={"code": ["Letters, digits, hyphens or underscores."]},
+        )
+    kinds = [value for value, _label in Location.KINDS]
+    if kind not in kinds:
+        raise ValidationFailed(
+            f"Location kind {kind!r} is unknown: use one of {', '.join(kinds)}.",
+            code="invalid_location_kind", fields={"kind": [f"Use one of {', '.join(kinds)}."]},
+        )
+    if not isinstance(time_zone, str) or not time_zone:
+        raise ValidationFailed("The time zone is missing: send an IANA name such as America/Chicago.", code="invalid_time_zone", fields={"time_zone": ["Required."]})
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            f"Time zone {time_zone!r} is unknown: use an IANA name such as America/Chicago.",
+            code="invalid_time_zone", fields={"time_zone": ["Unknown IANA time zone."]},
+        ) from None
+    if not isinstance(country, str) or len(country) != 2 or not country.isalpha() or not country.isupper():
+        raise ValidationFailed(
+            f"Country {country!r} is invalid: use a two-letter upper-case ISO 3166 code such as US.",
+            code="invalid_country", fields={"country": ["Two upper-case letters."]},
+        )
+    latitude = _coordinate(latitude, name="latitude", limit=90)
+    longitude = _coordinate(longitude, name="longitude", limit=180)
+    if (latitude is None) != (longitude is None):
+        raise ValidationFailed(
+            "Send both latitude and longitude, or neither.", code="invalid_coordinates",
+            fields={"latitude" if latitude is None else "longitude": ["Required with the other coordinate."]},
+        )
+    return latitude, longitude
+
+
+def location_upsert(
+    *, code: str, name: str, kind: str, address_line1: str = "", city: str = "", region: str = "", postal_code: str = "",
+    country: str = "US", latitude=None, longitude=None, coordinates_synthetic: bool = False, time_zone: str = "UTC",
+    sells_in_store: bool | None = None, ships: bool | None = None, offers_pickup: bool | None = None,
+    ships_from_store: bool | None = None, allow_negative_stock: bool = False, is_active: bool = True,
+) -> Location:
+    """Create the location with `code`, or bring the existing one to these values.
+
+    A channel flag left as None takes the default for the kind (stores sell in store and offer pickup,
+    warehouses ship). Idempotent: when every value already matches, nothing is written. Locks the
+    existing row only when it changes. Raises ValidationFailed for a bad code, kind, time zone or coordinates.
+    """
+    latitude, longitude = location_validate(
+        code=code, kind=kind, time_zone=time_zone, latitude=latitude, longitude=longitude, country=country,
+    )
+    if not name or not name.strip():
+        raise ValidationFailed(f"Location {code} needs a name.", code="invalid_location_name", fields={"name": ["Required."]})
+    flags = {"sells_in_store": sells_in_store, "ships": ships, "offers_pickup": offers_pickup, "ships_from_store": ships_from_store}
+    values = {
+        "name": name.strip(), "kind": kind, "address_line1": address_line1, "city": city, "region": region,
+        "postal_code": postal_code, "country": country, "latitude": latitude, "longitude": longitude,
+        "coordinates_synthetic": bool(coordinates_synthetic), "time_zone": time_zone,
+        "allow_negative_stock": bool(allow_negative_stock), "is_active": bool(is_active),
+    }
+    for flag, value in flags.items():
+        values[flag] = _KIND_DEFAULTS[kind][flag] if value is None else bool(value)
+    for field in ("address_line1", "city", "region", "postal_code"):
+        limit = Location._meta.get_field(field).max_length
+        if len(values[field]) > limit:
+            raise ValidationFailed(f"{field} of location {code} is longer than {limit} characters.", code="invalid", fields={field: [f"At most {limit} characters."]})
+
+    current = Location.objects.filter(code=code).first()
+    if current is not None and all(getattr(current, field) == value for field, value in values.items()):
+        return current
+    with transaction.atomic():
+        location = Location.objects.select_for_update().filter(code=code).first()
+        if location is None:
+            # ON CONFLICT makes two concurrent creations of the same code end with one row.
+            Location.objects.bulk_create([Location(code=code, **values)], ignore_conflicts=True)
+            location = Location.objects.select_for_update().get(code=code)
+        changed = [field for field, value in values.items() if getattr(location, field) != value]
+        if changed:
+            for field in changed:
+                setattr(location, field, values[field])
+            location.save(update_fields=changed)
+        return location
