@@ -64,6 +64,8 @@ class Product(models.Model):
     # Where the product came from (an import source) and its id there.
     source = models.CharField(max_length=50, blank=True)
     source_ref = models.CharField(max_length=100, blank=True)
+    # Columns of the source row that have no field of their own (manufacturer id, tags, type ...).
+    source_data = models.JSONField(default=dict, blank=True)
     needs_review = models.BooleanField(default=False, help_text="Created as a placeholder or with doubtful data.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -73,7 +75,13 @@ class Product(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "source_ref"], condition=~Q(source_ref=""), name="product_unique_source_ref"),
         ]
-        indexes = [models.Index(fields=["handle"], name="product_handle_idx")]
+        indexes = [
+            models.Index(fields=["handle"], name="product_handle_idx"),
+            models.Index(fields=["source", "source_ref"], name="product_source_idx"),
+        ]
+        # Migration 0002 also adds product_name_trgm_idx, a pg_trgm GIN index on UPPER(name) that
+        # serves `name__icontains`. It is raw SQL because an OpClass index expression needs
+        # django.contrib.postgres in INSTALLED_APPS.
 
     def __str__(self) -> str:
         return self.name
@@ -96,6 +104,8 @@ class Variant(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(unit_cost__gte=0) | Q(unit_cost__isnull=True), name="variant_unit_cost_not_negative"),
         ]
+        # The unique index on sku serves exact matches; this one serves prefix searches (LIKE 'ABC%').
+        indexes = [models.Index(fields=["sku"], name="variant_sku_prefix_idx", opclasses=["varchar_pattern_ops"])]
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name or self.product.name}"
