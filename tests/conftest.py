@@ -54,3 +54,17 @@ def staff_client(db):
 @pytest.fixture
 def admin_client_api(staff_client):
     return staff_client(Role.ADMINISTRATOR)
+
+
+@pytest.fixture(autouse=True)
+def celery_in_process(request):
+    """Run Celery tasks in the test's own process, except in tests marked `worker` that start a real one."""
+    from commerce.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
