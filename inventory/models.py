@@ -116,3 +116,113 @@ class Reservation(models.Model):
     class Meta:
         indexes = [models.Index(fields=["reference_type", "reference_id"], name="reservation_reference_idx")]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive")]
+
+
+class Transfer(models.Model):
+    """Units sent from one location to another: draft, then in transit once shipped, then received.
+
+    Shipping takes the units off on hand at the source (transfer_out movements); until the receipt
+    they are in transit and counted at neither location. A draft may be cancelled; a shipped
+    transfer may not, because its units have left the source.
+    """
+
+    DRAFT = "draft"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+    STATES = [(DRAFT, "Draft"), (IN_TRANSIT, "In transit"), (RECEIVED, "Received"), (CANCELLED, "Cancelled")]
+    # Allowed moves of the state machine; every one is recorded as a TransferEvent.
+    TRANSITIONS = {DRAFT: {IN_TRANSIT, CANCELLED}, IN_TRANSIT: {RECEIVED}, RECEIVED: set(), CANCELLED: set()}
+
+    source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_out")
+    destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    state = models.CharField(max_length=16, choices=STATES, default=DRAFT)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_source_not_destination")]
+        indexes = [models.Index(fields=["state", "id"], name="transfer_state_idx")]
+
+    def __str__(self) -> str:
+        return f"Transfer {self.pk} {self.source_id}->{self.destination_id} ({self.state})"
+
+
+class TransferLine(models.Model):
+    """Units of one variant on a transfer and, after the receipt, how many arrived, arrived damaged or never came."""
+
+    SHORT_REASONS = [("lost", "Lost in transit"), ("damaged", "Damaged in transit"), ("miscount", "Miscounted at shipping"), ("other", "Other")]
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received_quantity = models.PositiveIntegerField(default=0)
+    damaged_quantity = models.PositiveIntegerField(default=0)
+    short_quantity = models.PositiveIntegerField(default=0)
+    discrepancy_reason = models.CharField(max_length=16, choices=SHORT_REASONS, blank=True)
+    discrepancy_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "variant"], name="transfer_line_unique_variant"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(received_quantity__lte=F("quantity") - F("damaged_quantity") - F("short_quantity")),
+                name="transfer_line_receipt_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id} on transfer {self.transfer_id}"
+
+
+class TransferEvent(models.Model):
+    """One change of a transfer's state: who made it, when and why."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class CycleCount(models.Model):
+    """A count of several SKUs at one location, recorded in one go; each line sets on hand through a count movement."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="cycle_counts")
+    note = models.CharField(max_length=500, blank=True)
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Count {self.pk} at {self.location_id}"
+
+
+class CycleCountLine(models.Model):
+    """What the system expected and what was counted for one variant."""
+
+    cycle_count = models.ForeignKey(CycleCount, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    expected = models.IntegerField(help_text="On hand just before the count.")
+    counted = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["cycle_count", "variant"], name="cycle_count_line_unique_variant")]
+
+    @property
+    def difference(self) -> int:
+        return self.counted - self.expected

@@ -8,6 +8,7 @@ opens one (a savepoint-free block when nested) so it is safe alone.
 """
 
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,10 +18,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commerce.errors import Conflict, NotFound, ValidationFailed
+from commerce.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from commerce.fields import MAX_QUANTITY
 
-from .models import Location, MovementReason, Reservation, StockLevel, StockMovement
+from .models import (
+    CycleCount,
+    CycleCountLine,
+    Location,
+    MovementReason,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferEvent,
+    TransferLine,
+)
 
 
 @dataclass(frozen=True)
@@ -506,3 +518,271 @@ def location_upsert(
                 setattr(location, field, values[field])
             location.save(update_fields=changed)
         return location
+
+
+# Adjustments -------------------------------------------------------------------------------------------
+
+ADJUSTMENT_REASONS = (MovementReason.ADJUSTMENT, MovementReason.DAMAGE)
+MAX_NOTE_LENGTH = 500
+
+
+def _check_whole_number(value, *, label: str, minimum: int, maximum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise ValidationFailed(
+            f"{label} {value!r} is invalid: use a whole number from {minimum} to {maximum}.",
+            code="invalid_quantity", fields={"quantity": [f"Use {minimum} to {maximum}."]},
+        )
+    return value
+
+
+def _check_note(note: str) -> str:
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ValidationFailed(f"The note is {len(note)} characters long: use at most {MAX_NOTE_LENGTH}.", code="invalid", fields={"note": ["Too long."]})
+    return note
+
+
+def stock_adjust(
+    *, variant_id: int, location_id: int, quantity: int, reason: str = MovementReason.ADJUSTMENT, note: str = "",
+    actor_id: int | None = None, reference_id: str = "",
+) -> StockMovement:
+    """Add (positive `quantity`) or take off (negative) units by hand, with a reason and a note.
+
+    `reason` is adjustment or damage; damage only takes units off. A negative change follows
+    stock_remove: it raises InsufficientStock rather than touch reserved units. Returns the movement.
+    """
+    if reason not in ADJUSTMENT_REASONS:
+        raise ValidationFailed(
+            f"Adjustment reason {reason!r} is invalid: use adjustment or damage.", code="invalid_reason",
+            fields={"reason": ["Use adjustment or damage."]},
+        )
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity == 0 or abs(quantity) > MAX_QUANTITY:
+        raise ValidationFailed(
+            f"Adjustment quantity {quantity!r} is invalid: use a whole number from -{MAX_QUANTITY} to {MAX_QUANTITY}, not 0.",
+            code="invalid_quantity", fields={"quantity": ["A signed whole number, not 0."]},
+        )
+    if reason == MovementReason.DAMAGE and quantity > 0:
+        raise ValidationFailed(
+            f"Damage takes units off: send -{quantity}, or use the reason adjustment to add {quantity} units.",
+            code="invalid_quantity", fields={"quantity": ["Negative for damage."]},
+        )
+    _check_note(note)
+    reference_id = reference_id or uuid.uuid4().hex
+    line = StockLine(variant_id, location_id, abs(quantity))
+    with transaction.atomic(savepoint=False):
+        if quantity > 0:
+            stock_receive(lines=[line], reason=reason, reference_type="adjustment", reference_id=reference_id, actor_id=actor_id, note=note)
+        else:
+            stock_remove(lines=[line], reason=reason, reference_type="adjustment", reference_id=reference_id, actor_id=actor_id, note=note)
+        return StockMovement.objects.select_related("stock_level").get(reference_type="adjustment", reference_id=reference_id)
+
+
+# Transfers ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferItem:
+    variant_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class TransferReceiptLine:
+    """What arrived of one line; the units neither received nor damaged are short, and both need a reason."""
+
+    variant_id: int
+    received: int
+    damaged: int = 0
+    reason: str = ""
+    note: str = ""
+
+
+def _transfer_lock(transfer_id: int) -> Transfer:
+    """Lock the transfer row; taken before any stock level row so that every transfer path locks in one order."""
+    try:
+        return Transfer.objects.select_for_update().get(pk=transfer_id)
+    except Transfer.DoesNotExist:
+        raise NotFound(f"Transfer {transfer_id} does not exist.", code="transfer_not_found") from None
+
+
+def _transfer_check(transfer: Transfer, *, to_state: str) -> None:
+    """Raise InvalidTransition unless the state machine allows `transfer` to move to `to_state`."""
+    if to_state not in Transfer.TRANSITIONS[transfer.state]:
+        allowed = ", ".join(sorted(Transfer.TRANSITIONS[transfer.state])) or "none, because it is final"
+        raise InvalidTransition(
+            f"Transfer {transfer.pk} is {transfer.state} and cannot become {to_state}: the allowed next states are {allowed}.",
+        )
+
+
+def _transfer_move(transfer: Transfer, *, to_state: str, actor_id: int | None, note: str, **stamps) -> Transfer:
+    """Move a locked transfer along the state machine and record the event. Raises InvalidTransition."""
+    _transfer_check(transfer, to_state=to_state)
+    from_state = transfer.state
+    transfer.state = to_state
+    for field, value in stamps.items():
+        setattr(transfer, field, value)
+    transfer.save(update_fields=["state", *stamps])
+    TransferEvent.objects.create(transfer=transfer, from_state=from_state, to_state=to_state, actor_id=actor_id, note=note)
+    return transfer
+
+
+def transfer_create(
+    *, source_id: int, destination_id: int, items: Iterable[TransferItem], note: str = "", actor_id: int | None = None,
+) -> Transfer:
+    """Write a draft transfer. Items of the same variant are added up. Stock is checked only when it ships.
+
+    Raises ValidationFailed for bad quantities or a transfer to the source itself, NotFound for an
+    unknown location or variant, Conflict for an inactive location.
+    """
+    _check_note(note)
+    totals: dict[int, int] = defaultdict(int)
+    for item in items:
+        totals[item.variant_id] += _check_whole_number(item.quantity, label="Transfer quantity", minimum=1, maximum=MAX_QUANTITY)
+    if not totals:
+        raise ValidationFailed("A transfer needs at least one line.", code="invalid", fields={"lines": ["Required."]})
+    for variant_id, quantity in totals.items():
+        _check_whole_number(quantity, label=f"Total quantity of variant {variant_id}", minimum=1, maximum=MAX_QUANTITY)
+    if source_id == destination_id:
+        raise ValidationFailed("A transfer needs a destination other than its source.", code="invalid_destination", fields={"destination": ["Same as the source."]})
+    _check_known([StockLine(variant_id, location_id, 1) for variant_id in totals for location_id in (source_id, destination_id)])
+    inactive = list(Location.objects.filter(pk__in=[source_id, destination_id], is_active=False).values_list("code", flat=True))
+    if inactive:
+        raise Conflict(f"Location {inactive[0]} is inactive: activate it before transferring stock.", code="location_inactive")
+
+    with transaction.atomic(savepoint=False):
+        transfer = Transfer.objects.create(source_id=source_id, destination_id=destination_id, note=note, created_by_id=actor_id)
+        TransferLine.objects.bulk_create(
+            [TransferLine(transfer=transfer, variant_id=variant_id, quantity=quantity) for variant_id, quantity in sorted(totals.items())]
+        )
+        TransferEvent.objects.create(transfer=transfer, from_state="", to_state=Transfer.DRAFT, actor_id=actor_id, note=note)
+        return transfer
+
+
+def transfer_ship(*, transfer_id: int, actor_id: int | None = None, note: str = "") -> Transfer:
+    """Send a draft transfer: take its units off on hand at the source as transfer_out movements.
+
+    Locks the transfer, then the source stock levels in id order. Raises InvalidTransition unless
+    the transfer is a draft, and InsufficientStock (changing nothing) when the source lacks units
+    beyond those reserved.
+    """
+    _check_note(note)
+    with transaction.atomic(savepoint=False):
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, to_state=Transfer.IN_TRANSIT)
+        lines = [StockLine(line.variant_id, transfer.source_id, line.quantity) for line in transfer.lines.all()]
+        stock_remove(
+            lines=lines, reason=MovementReason.TRANSFER_OUT, reference_type="transfer", reference_id=str(transfer.pk),
+            actor_id=actor_id, note=note,
+        )
+        return _transfer_move(transfer, to_state=Transfer.IN_TRANSIT, actor_id=actor_id, note=note, shipped_at=timezone.now())
+
+
+def transfer_receive(
+    *, transfer_id: int, receipts: Iterable[TransferReceiptLine] = (), actor_id: int | None = None, note: str = "",
+) -> Transfer:
+    """Receive a shipped transfer at its destination as transfer_in movements, and close it.
+
+    A line without a receipt arrived in full. A receipt may count fewer units: those marked damaged
+    and the rest (short) leave the network, and need a reason. Locks the transfer, then the
+    destination stock levels in id order. Raises InvalidTransition unless the transfer is in transit.
+    """
+    _check_note(note)
+    reasons = [value for value, _label in TransferLine.SHORT_REASONS]
+    with transaction.atomic(savepoint=False):
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, to_state=Transfer.RECEIVED)
+        lines = {line.variant_id: line for line in transfer.lines.select_related("variant")}
+        by_variant: dict[int, TransferReceiptLine] = {}
+        for receipt in receipts:
+            if receipt.variant_id not in lines:
+                raise ValidationFailed(
+                    f"Variant {receipt.variant_id} is not on transfer {transfer.pk}: receive only the lines it shipped.",
+                    code="not_on_transfer", fields={"lines": [f"Variant {receipt.variant_id} is not on the transfer."]},
+                )
+            if receipt.variant_id in by_variant:
+                raise ValidationFailed(
+                    f"{lines[receipt.variant_id].variant.sku} is listed twice: send one receipt per line.",
+                    code="duplicate_line", fields={"lines": ["One receipt per line."]},
+                )
+            by_variant[receipt.variant_id] = receipt
+
+        for variant_id, line in sorted(lines.items()):
+            receipt = by_variant.get(variant_id, TransferReceiptLine(variant_id, line.quantity))
+            sku = line.variant.sku
+            _check_whole_number(receipt.received, label=f"Received quantity of {sku}", minimum=0, maximum=line.quantity)
+            _check_whole_number(receipt.damaged, label=f"Damaged quantity of {sku}", minimum=0, maximum=line.quantity - receipt.received)
+            line.received_quantity = receipt.received
+            line.damaged_quantity = receipt.damaged
+            line.short_quantity = line.quantity - receipt.received - receipt.damaged
+            if line.damaged_quantity or line.short_quantity:
+                if receipt.reason not in reasons:
+                    raise ValidationFailed(
+                        f"{sku}: {line.quantity - receipt.received} of {line.quantity} units did not arrive in good order, "
+                        f"so a reason is needed: use one of {', '.join(reasons)}.",
+                        code="discrepancy_reason_missing", fields={"reason": [f"Use one of {', '.join(reasons)}."]},
+                    )
+                line.discrepancy_reason = receipt.reason
+                line.discrepancy_note = _check_note(receipt.note)
+
+        arrived = [StockLine(variant_id, transfer.destination_id, line.received_quantity) for variant_id, line in lines.items() if line.received_quantity]
+        stock_receive(
+            lines=arrived, reason=MovementReason.TRANSFER_IN, reference_type="transfer", reference_id=str(transfer.pk),
+            actor_id=actor_id, note=note,
+        )
+        TransferLine.objects.bulk_update(
+            list(lines.values()), ["received_quantity", "damaged_quantity", "short_quantity", "discrepancy_reason", "discrepancy_note"],
+        )
+        return _transfer_move(transfer, to_state=Transfer.RECEIVED, actor_id=actor_id, note=note, received_at=timezone.now())
+
+
+def transfer_cancel(*, transfer_id: int, actor_id: int | None = None, note: str = "") -> Transfer:
+    """Cancel a draft transfer. Raises InvalidTransition once it has shipped."""
+    _check_note(note)
+    with transaction.atomic(savepoint=False):
+        transfer = _transfer_lock(transfer_id)
+        return _transfer_move(transfer, to_state=Transfer.CANCELLED, actor_id=actor_id, note=note, cancelled_at=timezone.now())
+
+
+# Cycle counts ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountedItem:
+    variant_id: int
+    counted: int
+
+
+def cycle_count_record(*, location_id: int, items: Iterable[CountedItem], note: str = "", actor_id: int | None = None) -> CycleCount:
+    """Record a count of several variants at one location and set each on hand through stock_count.
+
+    Locks the location's stock levels of those variants in id order before reading what was expected.
+    Raises ValidationFailed for a bad or twice-listed count, NotFound for an unknown variant or location.
+    """
+    _check_note(note)
+    counts: dict[int, int] = {}
+    for item in items:
+        _check_whole_number(item.counted, label="Counted quantity", minimum=0, maximum=MAX_QUANTITY)
+        if item.variant_id in counts:
+            raise ValidationFailed(
+                f"Variant {item.variant_id} is counted twice: send one line per SKU with its total.",
+                code="duplicate_line", fields={"lines": ["One line per SKU."]},
+            )
+        counts[item.variant_id] = item.counted
+    if not counts:
+        raise ValidationFailed("A count needs at least one line.", code="invalid", fields={"lines": ["Required."]})
+    _check_known([StockLine(variant_id, location_id, 1) for variant_id in counts])
+
+    with transaction.atomic(savepoint=False):
+        stock_levels_ensure(pairs=[(variant_id, location_id) for variant_id in counts])
+        levels = list(
+            StockLevel.objects.select_for_update().filter(location_id=location_id, variant_id__in=counts).order_by("id")
+        )
+        cycle_count = CycleCount.objects.create(location_id=location_id, note=note, counted_by_id=actor_id)
+        lines = []
+        for level in levels:
+            lines.append(CycleCountLine(cycle_count=cycle_count, variant_id=level.variant_id, expected=level.on_hand, counted=counts[level.variant_id]))
+            stock_count(
+                variant_id=level.variant_id, location_id=location_id, counted=counts[level.variant_id],
+                reference_type="cycle_count", reference_id=str(cycle_count.pk), actor_id=actor_id, note=note,
+            )
+        CycleCountLine.objects.bulk_create(lines)
+        return cycle_count
