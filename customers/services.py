@@ -97,6 +97,14 @@ def _mirror_primary_identities(customer: Customer) -> None:
         customer.save(update_fields=[*changed, "updated_at"])
 
 
+@transaction.atomic
+def customer_mirror_primary_identities(*, customer_id: int) -> Customer:
+    """Rewrite the customer's e-mail, phone and external id from its primary identities, after edits in the admin."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    _mirror_primary_identities(customer)
+    return customer
+
+
 def _identity_attach(*, customer: Customer, kind: str, value: str, make_primary: bool) -> CustomerIdentity:
     """Give `customer` an already normalised identity; raise `Conflict` when it belongs to someone else."""
     existing = CustomerIdentity.objects.filter(kind=kind, value=value).first()
