@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from .database import embedded_database_url, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -141,8 +143,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A request that queues work on commit must not hang while the broker is down: the outbox keeps the
+# work and the periodic sweep delivers it.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {"task": "commerce.tasks.outbox_deliver_pending", "schedule": 30.0},
+    "sales-rollup-nightly": {"task": "analytics.tasks.sales_rollup_nightly", "schedule": crontab(hour=2, minute=15)},
 }
 
 # The currency of each sales channel; one currency per channel.

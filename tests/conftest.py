@@ -5,6 +5,7 @@ from commerce.api_keys import api_key_create
 from commerce.models import Role, Scope
 
 from .factories import ChannelFactory, staff_user
+from .worker import celery_worker_process  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
