@@ -34,7 +34,7 @@ def pricing_context_load(basket: Basket) -> PricingContext:
     """Read every row `price_basket` needs for `basket`.
 
     The number of queries depends only on which optional parts the basket has (customer, store or pickup
-    store, shipping address, coupons), never on the number of lines, price lists or promotions: at most 9.
+    store, shipping address, coupons), never on the number of lines, price lists or promotions: at most 10.
     Raises ValidationFailed for an unknown channel, customer, store or pickup store.
     """
     at = basket.at or timezone.now()
@@ -90,7 +90,7 @@ def _channel_load(code: str) -> Channel:
 
 def _customer_group_ids_load(customer_id: int) -> list[int]:
     """Return the customer's group ids, and check in the same query that the customer exists."""
-    groups = ArraySubquery(CustomerGroup.members.Promotion.objects.filter(customer_id=OuterRef("pk")).values("customergroup_id"))
+    groups = ArraySubquery(CustomerGroup.members.through.objects.filter(customer_id=OuterRef("pk")).values("customergroup_id"))
     row = Customer.objects.filter(pk=customer_id).annotate(group_ids=groups).values("group_ids").first()
     if row is None:
         raise ValidationFailed(
@@ -251,12 +251,12 @@ def _promotions_load(at) -> tuple:
             is_active=True,
         )
         .annotate(
-            variant_ids=ArraySubquery(Promotion.variants.Promotion.objects.filter(promotion_id=OuterRef("pk")).values("variant_id")),
+            variant_ids=ArraySubquery(Promotion.variants.through.objects.filter(promotion_id=OuterRef("pk")).values("variant_id")),
             category_paths=ArraySubquery(
-                Promotion.categories.Promotion.objects.filter(promotion_id=OuterRef("pk")).values("category__path")
+                Promotion.categories.through.objects.filter(promotion_id=OuterRef("pk")).values("category__path")
             ),
-            channel_ids=ArraySubquery(Promotion.channels.Promotion.objects.filter(promotion_id=OuterRef("pk")).values("channel_id")),
-            location_ids=ArraySubquery(Promotion.locations.Promotion.objects.filter(promotion_id=OuterRef("pk")).values("location_id")),
+            channel_ids=ArraySubquery(Promotion.channels.through.objects.filter(promotion_id=OuterRef("pk")).values("channel_id")),
+            location_ids=ArraySubquery(Promotion.locations.through.objects.filter(promotion_id=OuterRef("pk")).values("location_id")),
         )
         .order_by("-priority", "id")
         .values(
@@ -303,10 +303,10 @@ def _coupons_load(codes: list[str], customer_id: int | None) -> dict:
         .annotate(
             customer_uses=customer_uses,
             channel_ids=ArraySubquery(
-                Promotion.channels.Promotion.objects.filter(promotion_id=OuterRef("promotion_id")).values("channel_id")
+                Promotion.channels.through.objects.filter(promotion_id=OuterRef("promotion_id")).values("channel_id")
             ),
             location_ids=ArraySubquery(
-                Promotion.locations.Promotion.objects.filter(promotion_id=OuterRef("promotion_id")).values("location_id")
+                Promotion.locations.through.objects.filter(promotion_id=OuterRef("promotion_id")).values("location_id")
             ),
         )
         .values(
