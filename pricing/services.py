@@ -338,6 +338,24 @@ def coupon_create(*, code: str, promotion: Promotion, usage_limit: int | None = 
     return Coupon.objects.create(code=code, promotion=promotion, usage_limit=usage_limit, per_customer_limit=per_customer_limit)
 
 
+def _coupon_use_increment(code: str) -> int:
+    """Add one use to an active coupon below its limit; return 1 when it did, 0 otherwise.
+
+    Written as one UPDATE on the coupon table alone: a queryset filter across the promotion join would
+    compile to `WHERE id IN (subquery)`, and PostgreSQL does not re-check a subquery's conditions against
+    the row version a concurrent transaction just committed, so the limit could be passed.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pricing_coupon SET times_used = times_used + 1 "
+            "WHERE code = %s AND is_active AND (usage_limit IS NULL OR times_used < usage_limit) "
+            "AND EXISTS (SELECT 1 FROM pricing_promotion WHERE pricing_promotion.id = pricing_coupon.promotion_id "
+            "AND pricing_promotion.is_active)",
+            [code],
+        )
+        return cursor.rowcount
+
+
 class CouponUnavailable(Conflict):
     code = "coupon_used_up"
 
@@ -360,12 +378,7 @@ def coupon_redeem(*, codes, customer: Customer | None, order_reference: str) -> 
         raise ValidationFailed("order_reference is missing: pass the order number.", code="required", fields={"order_reference": ["Required."]})
     redemptions = []
     for code in sorted({normalize_coupon_code(code) for code in codes}):
-        updated = Coupon.objects.filter(
-            Q(usage_limit__isnull=True) | Q(times_used__lt=F("usage_limit")),
-            code=code,
-            is_active=True,
-            promotion__is_active=True,
-        ).update(times_used=F("times_used") + 1)
+        updated = _coupon_use_increment(code)
         if updated == 0:
             coupon = Coupon.objects.filter(code=code).select_related("promotion").first()
             if coupon is None:
