@@ -1,6 +1,11 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Func, Q, Value
+from django.db.models.functions import Cast
+
+# Order numbers come from this PostgreSQL sequence (migration 0002), so an INSERT gets its number
+# without a second statement. Numbers are unique and increasing but may have gaps (rolled-back orders).
+ORDER_NUMBER_SEQUENCE = "orders_order_number_seq"
 
 
 class OrderStatus(models.TextChoices):
@@ -13,7 +18,10 @@ class OrderStatus(models.TextChoices):
 class Order(models.Model):
     """An order from any channel: a web order, a register sale."""
 
-    number = models.CharField(max_length=32, unique=True)
+    number = models.CharField(
+        max_length=32, unique=True,
+        db_default=Cast(Func(Value(ORDER_NUMBER_SEQUENCE), function="nextval"), output_field=models.CharField(max_length=32)),
+    )
     channel = models.ForeignKey("catalog.Channel", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=OrderStatus.choices)
     location = models.ForeignKey(

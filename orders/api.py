@@ -1,0 +1,345 @@
+"""Orders over HTTP: web orders, register sales, order lists and details, and status changes."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.response import Response
+
+from commerce.access import ALL_STAFF, AccessPolicy, Rule, allowed_location_ids, api_key_of, check_location, role_of
+from commerce.errors import Forbidden, NotFound, ValidationFailed
+from commerce.fields import MoneyField, QuantityField
+from commerce.idempotency import idempotent
+from commerce.models import Role, Scope
+from customers.models import Customer
+from inventory.models import Location
+
+from .models import Order, OrderStatus
+from .selectors import customer_order_list, order_get, order_list
+from .services import MAX_LINES, OrderLineInput, order_cancel, order_complete, order_place_web, order_record_register_sale, order_ship
+
+# The largest id PostgreSQL's bigint holds; larger ids in a request are rejected before any query.
+MAX_ID = 2**63 - 1
+HISTORICAL_LINE_FIELDS = ("unit_price", "discount_amount", "line_total", "unit_cost")
+
+
+# Requests
+
+
+class OrderLineRequestSerializer(serializers.Serializer):
+    sku = serializers.CharField(required=False, max_length=64)
+    variant = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="A variant id, instead of sku.")
+    quantity = QuantityField()
+    expected_unit_price = MoneyField(required=False, help_text="The unit price the customer saw; a different current price fails with price_changed.")
+    unit_price = MoneyField(required=False, help_text="Imports only (administrators): the historical unit price.")
+    discount_amount = MoneyField(required=False, help_text="Imports only: the historical discount of the line.")
+    line_total = MoneyField(required=False, help_text="Imports only: quantity x unit price - discount, as charged.")
+    unit_cost = serializers.DecimalField(required=False, max_digits=14, decimal_places=4, min_value=0, help_text="Imports only: the unit cost at sale time.")
+
+    def validate(self, attrs):
+        if ("sku" in attrs) == ("variant" in attrs):
+            raise serializers.ValidationError({"sku": "Send exactly one of sku or variant."})
+        return attrs
+
+
+class CustomerReferenceSerializer(serializers.Serializer):
+    """A customer by id, or by identity (found, or created when nobody has it)."""
+
+    id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    email = serializers.CharField(required=False, max_length=254)
+    phone = serializers.CharField(required=False, max_length=40)
+    external_id = serializers.CharField(required=False, max_length=100)
+    card_number = serializers.CharField(required=False, max_length=64)
+    first_name = serializers.CharField(required=False, max_length=100, allow_blank=True)
+    last_name = serializers.CharField(required=False, max_length=100, allow_blank=True)
+
+    def validate(self, attrs):
+        identities = {"email", "phone", "external_id", "card_number"} & set(attrs)
+        if "id" in attrs and identities:
+            raise serializers.ValidationError({"id": "Send either id or identities (email, phone, card_number, external_id), not both."})
+        if "id" not in attrs and not identities:
+            raise serializers.ValidationError({"id": "Send id, or at least one of email, phone, card_number or external_id."})
+        return attrs
+
+
+class OrderRequestSerializer(serializers.Serializer):
+    lines = OrderLineRequestSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    customer = CustomerReferenceSerializer(required=False)
+    external_ref = serializers.CharField(required=False, max_length=100, allow_blank=True, help_text="The order's id in the calling system; unique per channel.")
+    placed_at = serializers.DateTimeField(required=False, help_text="Imports only (administrators); defaults to now.")
+    source = serializers.CharField(required=False, max_length=20, help_text="Imports only (administrators), e.g. replay.")
+
+
+class WebOrderRequestSerializer(OrderRequestSerializer):
+    shipping_total = MoneyField(required=False)
+
+
+class RegisterSaleRequestSerializer(OrderRequestSerializer):
+    location = serializers.SlugField(max_length=50, help_text="The code of the store where the sale was made.")
+    external_ref = serializers.CharField(required=False, max_length=100, allow_blank=True, help_text="The register's UUID for the sale: a second sync of it returns the first order.")
+    placed_at = serializers.DateTimeField(required=False, help_text="When the register made the sale (offline sales sync later); defaults to now.")
+
+
+class StatusChangeRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, max_length=500, allow_blank=True)
+
+
+# Responses
+
+
+class OrderLineSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2)
+    discount_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tax_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    location = serializers.CharField(source="location.code")
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    reason = serializers.CharField()
+    actor = serializers.SerializerMethodField()
+    api_key = serializers.SerializerMethodField()
+    at = serializers.DateTimeField(source="created_at")
+
+    def get_actor(self, change) -> str | None:
+        return change.actor.get_username() if change.actor_id else None
+
+    def get_api_key(self, change) -> str | None:
+        return change.api_key.prefix if change.api_key_id else None
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    number = serializers.CharField()
+    channel = serializers.CharField(source="channel.code")
+    status = serializers.CharField()
+    location = serializers.SerializerMethodField()
+    customer = serializers.IntegerField(source="customer_id", allow_null=True)
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+    discount_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    shipping_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tax_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    external_ref = serializers.CharField()
+    source = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+
+    def get_location(self, order) -> str | None:
+        return order.location.code if order.location_id else None
+
+
+class OrderSerializer(OrderSummarySerializer):
+    lines = OrderLineSerializer(many=True, source="lines.all")
+    status_history = StatusChangeSerializer(many=True, source="status_changes.all")
+
+
+# Views
+
+
+def _actor_and_key(request) -> dict:
+    api_key = api_key_of(request)
+    return {"actor": None if api_key else request.user, "api_key": api_key}
+
+
+def _line_inputs(lines: list[dict]) -> list[OrderLineInput]:
+    return [
+        OrderLineInput(
+            quantity=line["quantity"], sku=line.get("sku", ""), variant_id=line.get("variant"),
+            expected_unit_price=line.get("expected_unit_price"), unit_price=line.get("unit_price"),
+            discount_amount=line.get("discount_amount"), line_total=line.get("line_total"), unit_cost=line.get("unit_cost"),
+        )
+        for line in lines
+    ]
+
+
+def _customer_arguments(data: dict) -> dict:
+    customer = dict(data.get("customer") or {})
+    if "id" in customer:
+        return {"customer_id": customer["id"]}
+    return {"customer_identity": customer or None}
+
+
+def _reject_import_fields(request, data: dict, *, fields: tuple[str, ...]) -> None:
+    """Only administrators may give historical prices, times or sources (imports); others get 403."""
+    if role_of(request.user) == Role.ADMINISTRATOR:
+        return
+    used = [name for name in fields if name in data]
+    used += sorted({f"lines.{name}" for line in data["lines"] for name in HISTORICAL_LINE_FIELDS if name in line})
+    if used:
+        raise Forbidden(
+            f"Only administrators may send {', '.join(used)} (historical imports): leave them out and the current prices apply.",
+            code="import_fields_forbidden", fields={name: ["Administrators only."] for name in used},
+        )
+
+
+def _order_response(order: Order, created: bool) -> Response:
+    return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class OrderFilter(django_filters.FilterSet):
+    channel = django_filters.CharFilter(field_name="channel__code")
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+    location = django_filters.CharFilter(field_name="location__code", help_text="The code of the serving or selling location.")
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    number = django_filters.CharFilter(field_name="number")
+
+    class Meta:
+        model = Order
+        fields = ["channel", "status", "location", "customer", "placed_after", "placed_before", "number"]
+
+
+class OrderListCreateView(ListAPIView):
+    """Web orders in (POST), and the orders a caller may see (GET)."""
+
+    permission_classes = [AccessPolicy]
+    access = {
+        "GET": Rule(scope=Scope.ORDERS_READ, roles=ALL_STAFF),
+        "POST": Rule(scope=Scope.ORDERS_WRITE, roles=frozenset({Role.ADMINISTRATOR})),
+    }
+    serializer_class = OrderSummarySerializer
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        # API keys read web orders only; location-bound staff read the orders of their locations.
+        return order_list(location_ids=allowed_location_ids(self.request), web_only=api_key_of(self.request) is not None)
+
+    @extend_schema(request=WebOrderRequestSerializer, responses={201: OrderSerializer, 200: OrderSerializer})
+    @idempotent
+    def post(self, request):
+        serializer = WebOrderRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _reject_import_fields(request, data, fields=("placed_at", "source"))
+        order, created = order_place_web(
+            lines=_line_inputs(data["lines"]),
+            shipping_total=data.get("shipping_total", "0"),
+            external_ref=data.get("external_ref", ""),
+            placed_at=data.get("placed_at"),
+            source=data.get("source", "api"),
+            **_customer_arguments(data),
+            **_actor_and_key(request),
+        )
+        return _order_response(order, created)
+
+
+class RegisterSaleCreateView(GenericAPIView):
+    """A sale made at a store's register, recorded as a completed order."""
+
+    permission_classes = [AccessPolicy]
+    access = {"POST": Rule(roles=frozenset({Role.CASHIER, Role.STORE_MANAGER}))}
+    serializer_class = RegisterSaleRequestSerializer
+
+    @extend_schema(request=RegisterSaleRequestSerializer, responses={201: OrderSerializer, 200: OrderSerializer})
+    @idempotent
+    def post(self, request):
+        serializer = RegisterSaleRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        _reject_import_fields(request, data, fields=("source",))
+        location = Location.objects.filter(code=data["location"]).only("id", "code").first()
+        if location is None:
+            raise ValidationFailed(f"Location {data['location']} does not exist: send the code of a store.",
+                                   code="location_not_found", fields={"location": ["Unknown."]})
+        check_location(request, location.pk, label=location.code)
+        order, created = order_record_register_sale(
+            location_id=location.pk,
+            lines=_line_inputs(data["lines"]),
+            external_ref=data.get("external_ref", ""),
+            placed_at=data.get("placed_at"),
+            source=data.get("source", "register"),
+            **_customer_arguments(data),
+            **_actor_and_key(request),
+        )
+        return _order_response(order, created)
+
+
+class OrderDetailView(GenericAPIView):
+    """One order with its lines and status history."""
+
+    permission_classes = [AccessPolicy]
+    access = {"GET": Rule(scope=Scope.ORDERS_READ, roles=ALL_STAFF)}
+    serializer_class = OrderSerializer
+
+    def get(self, request, number: str):
+        order = order_get(number=number, location_ids=allowed_location_ids(request), web_only=api_key_of(request) is not None)
+        if order is None:
+            raise NotFound(f"Order {number} does not exist or is not visible to you.", code="order_not_found")
+        return Response(OrderSerializer(order).data)
+
+
+class OrderTransitionView(GenericAPIView):
+    """Base of the views that move an order along its state machine."""
+
+    permission_classes = [AccessPolicy]
+    serializer_class = StatusChangeRequestSerializer
+    transition = staticmethod(order_cancel)
+
+    def check_order(self, request, order: Order) -> None:
+        """Staff act only on orders of their locations; API keys only on the web orders they placed."""
+        api_key = api_key_of(request)
+        if api_key is not None:
+            if order.channel.code != "web" or order.api_key_id != api_key.pk:
+                raise Forbidden(f"Order {order.number} was not placed with API key {api_key.prefix}: an API key may change only its own web orders.",
+                                code="order_forbidden")
+            return
+        allowed = allowed_location_ids(request)
+        if allowed is None:
+            return
+        locations = {line.location for line in order.lines.all()}
+        if order.location_id:
+            locations.add(order.location)
+        if not {location.pk for location in locations} & allowed:
+            codes = ", ".join(sorted(location.code for location in locations))
+            raise Forbidden(f"You do not work at a location of order {order.number} ({codes}): ask a store manager there.",
+                            code="location_forbidden")
+
+    @extend_schema(request=StatusChangeRequestSerializer, responses={200: OrderSerializer})
+    @idempotent
+    def post(self, request, number: str):
+        serializer = StatusChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_get(number=number, location_ids=None)
+        if order is None:
+            raise NotFound(f"Order {number} does not exist.", code="order_not_found")
+        self.check_order(request, order)
+        type(self).transition(number=number, reason=serializer.validated_data.get("reason", ""), **_actor_and_key(request))
+        return Response(OrderSerializer(order_get(number=number, location_ids=None)).data)
+
+
+class OrderCancelView(OrderTransitionView):
+    access = {"POST": Rule(scope=Scope.ORDERS_WRITE, roles=frozenset({Role.STORE_MANAGER}))}
+    transition = staticmethod(order_cancel)
+
+
+class OrderShipView(OrderTransitionView):
+    access = {"POST": Rule(roles=frozenset({Role.STORE_MANAGER, Role.FULFILLMENT_ASSOCIATE}))}
+    transition = staticmethod(order_ship)
+
+
+class OrderCompleteView(OrderTransitionView):
+    access = {"POST": Rule(roles=frozenset({Role.STORE_MANAGER}))}
+    transition = staticmethod(order_complete)
+
+
+class CustomerOrderListView(ListAPIView):
+    """A customer's purchase history across every channel (staff; store staff see their locations' orders)."""
+
+    permission_classes = [AccessPolicy]
+    access = {"GET": Rule(roles=ALL_STAFF)}
+    serializer_class = OrderSummarySerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        customer_id = self.kwargs["customer_id"]
+        if customer_id > MAX_ID or not Customer.objects.filter(pk=customer_id).exists():
+            raise NotFound(f"Customer {customer_id} does not exist.", code="customer_not_found")
+        return customer_order_list(customer_id=customer_id, location_ids=allowed_location_ids(self.request))
+

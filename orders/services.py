@@ -1,0 +1,672 @@
+"""Orders of every channel: web orders, register sales, and the order state machine.
+
+Placing a web order reads everything it needs in one query (channel, customer, variants, prices and
+the location each line ships from), writes the order, its lines and its first status change in one
+statement, and reserves stock last, so the stock level rows stay locked only from the reservation to
+the commit. Stock goes through inventory.services, which locks stock levels in primary-key order.
+Every function here opens a transaction (savepoint-free when nested), so it is safe alone and cheap
+inside the idempotency block of an API view.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from catalog.models import Channel
+from commerce.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from commerce.fields import MAX_QUANTITY
+from commerce.money import MAX_AMOUNT, parse_amount, quantize, quantum
+from commerce.outbox import outbox_publish
+from customers.services import customer_get_or_create_by_identity
+from inventory.models import Location, MovementReason
+from inventory.services import InsufficientStock, StockLine, stock_fulfil, stock_receive, stock_release, stock_reserve, stock_sell
+
+from .models import Order, OrderLine, OrderStatus, OrderStatusChange
+from .selectors import LocationChoice, OrderContext, ResolvedVariant, best_locations_read, order_context_read
+
+logger = logging.getLogger(__name__)
+
+# Stock reservations and movements of an order carry this reference type and the order number.
+ORDER_REFERENCE = "order"
+MAX_LINES = 500
+# How often a web order chooses its locations again when concurrent orders took the units first.
+PLACEMENT_ATTEMPTS = 3
+# Register clocks may run a little ahead of the server's; a sale further in the future is rejected.
+CLOCK_SKEW = timedelta(minutes=5)
+
+# The order state machine. Web orders (and any channel that ships) are placed, shipped, then
+# completed; register sales are completed at the counter. A completed register sale may be cancelled
+# (voided), which puts its units back on hand; a completed web order goes through a return instead.
+REMOTE_ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.COMPLETED}),
+    OrderStatus.COMPLETED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+REGISTER_SALE_TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.COMPLETED: frozenset({OrderStatus.CANCELLED}),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    """One requested line: a variant (by id or SKU) and a quantity.
+
+    `expected_unit_price` is the price the customer saw; placing fails with `price_changed` when the
+    current price differs. `unit_price`, `discount_amount`, `line_total` and `unit_cost` are given only
+    by imports of historical orders, which keep the prices of their time.
+    """
+
+    quantity: int
+    sku: str = ""
+    variant_id: int | None = None
+    expected_unit_price: Decimal | str | None = None
+    unit_price: Decimal | str | None = None
+    discount_amount: Decimal | str | None = None
+    line_total: Decimal | str | None = None
+    unit_cost: Decimal | str | None = None
+
+    @property
+    def is_historical(self) -> bool:
+        return self.unit_price is not None
+
+
+@dataclass
+class PricedLine:
+    line_number: int
+    variant: ResolvedVariant
+    quantity: int
+    unit_price: Decimal
+    discount_amount: Decimal
+    line_total: Decimal
+    unit_cost: Decimal | None
+    location_id: int | None = None
+    location_code: str = ""
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+
+# Input checks
+
+
+def _coerce_lines(lines: Iterable[OrderLineInput | dict]) -> list[OrderLineInput]:
+    coerced = [line if isinstance(line, OrderLineInput) else OrderLineInput(**line) for line in lines]
+    if not coerced:
+        raise ValidationFailed("The order has no lines: send at least one line with a SKU and a quantity.",
+                               code="no_lines", fields={"lines": ["At least one line is required."]})
+    if len(coerced) > MAX_LINES:
+        raise ValidationFailed(f"The order has {len(coerced)} lines: send at most {MAX_LINES}.",
+                               code="too_many_lines", fields={"lines": [f"At most {MAX_LINES} lines."]})
+    historical = {line.is_historical for line in coerced}
+    if len(historical) > 1:
+        raise ValidationFailed(
+            "Some lines carry a unit_price and others do not: give historical prices on every line or on none.",
+            code="mixed_prices", fields={"lines": ["Give unit_price on every line or on none."]},
+        )
+    for index, line in enumerate(coerced):
+        field = f"lines.{index}"
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 1 <= line.quantity <= MAX_QUANTITY:
+            raise ValidationFailed(
+                f"Line {index + 1}: quantity {line.quantity!r} is invalid: send a whole number from 1 to {MAX_QUANTITY}.",
+                code="invalid_quantity", fields={f"{field}.quantity": [f"A whole number from 1 to {MAX_QUANTITY}."]},
+            )
+        if bool(line.sku) == (line.variant_id is not None):
+            raise ValidationFailed(
+                f"Line {index + 1} names {'both a SKU and a variant' if line.sku else 'neither a SKU nor a variant'}: send exactly one of sku or variant.",
+                code="invalid_line", fields={f"{field}.sku": ["Send exactly one of sku or variant."]},
+            )
+    return coerced
+
+
+def _amount(value, *, field: str, currency: str) -> Decimal | None:
+    if value is None:
+        return None
+    return parse_amount(value, field=field, currency=currency)
+
+
+def _match_variants(lines: Sequence[OrderLineInput], context: OrderContext) -> list[ResolvedVariant]:
+    """The resolved variant of each line, in line order; raises on unknown, inactive or repeated ones."""
+    by_sku = {variant.sku: variant for variant in context.variants}
+    by_id = {variant.variant_id: variant for variant in context.variants}
+    matched, first_line_of = [], {}
+    for index, line in enumerate(lines):
+        variant = by_sku.get(line.sku) if line.sku else by_id.get(line.variant_id)
+        named = f"SKU {line.sku}" if line.sku else f"Variant {line.variant_id}"
+        field = f"lines.{index}.{'sku' if line.sku else 'variant'}"
+        if variant is None:
+            raise ValidationFailed(f"{named} does not exist: check the SKU against the catalog.", code="unknown_sku",
+                                   fields={field: ["Unknown."]})
+        if not variant.is_active:
+            raise ValidationFailed(f"{named} is no longer sold: remove it from the order.", code="variant_inactive",
+                                   fields={field: ["No longer sold."]})
+        # Historical orders keep their lines as they were; a live order names each variant once, so
+        # that one expected price and one location belong to each SKU.
+        if variant.variant_id in first_line_of and not line.is_historical:
+            raise ValidationFailed(
+                f"SKU {variant.sku} appears on lines {first_line_of[variant.variant_id] + 1} and {index + 1}: "
+                f"send it once with the total quantity.",
+                code="duplicate_line", fields={field: ["Repeats an earlier line."]},
+            )
+        first_line_of.setdefault(variant.variant_id, index)
+        matched.append(variant)
+    return matched
+
+
+def _price_lines(lines: Sequence[OrderLineInput], variants: Sequence[ResolvedVariant], *, channel: str, currency: str) -> list[PricedLine]:
+    """Price each line at the channel's base price, or at the historical prices it carries."""
+    priced, changed = [], []
+    for index, (line, variant) in enumerate(zip(lines, variants, strict=True)):
+        field = f"lines.{index}"
+        if line.is_historical:
+            unit_price = _amount(line.unit_price, field=f"{field}.unit_price", currency=currency)
+            discount = _amount(line.discount_amount, field=f"{field}.discount_amount", currency=currency) or Decimal(0)
+            unit_cost = variant.unit_cost if line.unit_cost is None else _unit_cost(line.unit_cost, field=f"{field}.unit_cost")
+        else:
+            if variant.price is None:
+                raise ValidationFailed(
+                    f"SKU {variant.sku} has no price on the {channel} channel: ask a merchandiser to price it.",
+                    code="price_missing", fields={f"{field}.sku": ["No price on this channel."]},
+                )
+            unit_price, discount, unit_cost = variant.price, Decimal(0), variant.unit_cost
+            expected = _amount(line.expected_unit_price, field=f"{field}.expected_unit_price", currency=currency)
+            if expected is not None and expected != unit_price:
+                changed.append((index, variant.sku, expected, unit_price))
+        gross = quantize(unit_price * line.quantity, currency)
+        line_total = gross - discount
+        if line.is_historical and line.line_total is not None:
+            line_total = _historical_line_total(line, gross=gross, discount=discount, field=field, currency=currency)
+        if line_total < 0:
+            raise ValidationFailed(
+                f"Line {index + 1} ({variant.sku}): discount {discount} is larger than the line's {gross}.",
+                code="invalid_discount", fields={f"{field}.discount_amount": [f"At most {gross}."]},
+            )
+        if gross > MAX_AMOUNT:
+            raise ValidationFailed(
+                f"Line {index + 1} ({variant.sku}) comes to {gross}, more than the maximum {MAX_AMOUNT}: lower the quantity.",
+                code="amount_too_large", fields={f"{field}.quantity": ["The line total is too large."]},
+            )
+        priced.append(PricedLine(
+            line_number=index + 1, variant=variant, quantity=line.quantity, unit_price=unit_price,
+            discount_amount=discount, line_total=line_total, unit_cost=unit_cost,
+        ))
+    if changed:
+        parts = [f"SKU {sku} now costs {price} (you expected {expected})" for _, sku, expected, price in changed]
+        raise Conflict(
+            "Prices changed since the basket was shown: " + "; ".join(parts) + ". Show the new prices and place the order again.",
+            code="price_changed",
+            fields={f"lines.{index}.expected_unit_price": [f"Current price {price}."] for index, _, _, price in changed},
+        )
+    return priced
+
+
+def _unit_cost(value, *, field: str) -> Decimal:
+    """Parse a unit cost: zero or more with at most four decimal places, as bulk goods cost fractions of a cent."""
+    try:
+        cost = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(f"{field} {value!r} is not a number: send a decimal string such as \"4.25\".",
+                               code="invalid_amount", fields={field: ["Not a number."]}) from None
+    if not cost.is_finite() or cost < 0 or cost != cost.quantize(Decimal("0.0001")) or cost > MAX_AMOUNT:
+        raise ValidationFailed(f"{field} {value} is invalid: send zero or more with at most 4 decimal places.",
+                               code="invalid_amount", fields={field: ["Zero or more, at most 4 decimal places."]})
+    return cost
+
+
+def _historical_line_total(line: OrderLineInput, *, gross: Decimal, discount: Decimal, field: str, currency: str) -> Decimal:
+    """Accept an imported line total that agrees with quantity x unit price - discount.
+
+    Sources often derive the unit price and the discount from the line total, so a unit price rounded
+    to the minor unit may miss the total by half a minor unit per unit sold, and the rounded discount
+    and total by one more minor unit; a larger difference is a data error.
+    """
+    line_total = _amount(line.line_total, field=f"{field}.line_total", currency=currency)
+    tolerance = quantum(currency) * (Decimal("0.5") * line.quantity + 1)
+    if abs(gross - discount - line_total) > tolerance:
+        raise ValidationFailed(
+            f"Line total {line_total} does not match quantity {line.quantity} x unit price {line.unit_price} - discount {discount} "
+            f"= {gross - discount}: correct the line.",
+            code="line_total_mismatch", fields={f"{field}.line_total": [f"Expected about {gross - discount}."]},
+        )
+    return line_total
+
+
+def _totals(lines: Sequence[PricedLine], *, shipping_total: Decimal, currency: str) -> Totals:
+    """subtotal = lines before discount; total = subtotal - discounts + shipping + tax (tax is 0 until pricing computes it)."""
+    subtotal = quantize(sum((line.line_total + line.discount_amount for line in lines), Decimal(0)), currency)
+    discount_total = quantize(sum((line.discount_amount for line in lines), Decimal(0)), currency)
+    tax_total = quantize(Decimal(0), currency)
+    total = subtotal - discount_total + shipping_total + tax_total
+    if total > MAX_AMOUNT:
+        raise ValidationFailed(f"The order comes to {total}, more than the maximum {MAX_AMOUNT}: split it.",
+                               code="amount_too_large", fields={"lines": ["The order total is too large."]})
+    return Totals(subtotal=subtotal, discount_total=discount_total, shipping_total=shipping_total, tax_total=tax_total, total=total)
+
+
+def _placed_at(placed_at: datetime | None) -> datetime:
+    now = timezone.now()
+    if placed_at is None:
+        return now
+    if timezone.is_naive(placed_at):
+        raise ValidationFailed(f"placed_at {placed_at.isoformat()} has no time zone: add an offset such as +00:00.",
+                               code="invalid_placed_at", fields={"placed_at": ["A time zone is required."]})
+    if placed_at > now + CLOCK_SKEW:
+        raise ValidationFailed(f"placed_at {placed_at.isoformat()} is in the future: check the register's clock.",
+                               code="invalid_placed_at", fields={"placed_at": ["In the future."]})
+    return placed_at
+
+
+def _external_ref(external_ref: str) -> str:
+    external_ref = (external_ref or "").strip()
+    if len(external_ref) > 100:
+        raise ValidationFailed(f"external_ref is {len(external_ref)} characters long: use at most 100.",
+                               code="invalid_external_ref", fields={"external_ref": ["At most 100 characters."]})
+    return external_ref
+
+
+# Customers
+
+
+def _customer_id(*, context_customer_id: int | None, customer_id: int | None, customer_identity: dict | None) -> int | None:
+    """The customer of the order: by id (checked in the context query), or found or created by identity."""
+    if customer_id is not None:
+        if context_customer_id is None:
+            raise ValidationFailed(f"Customer {customer_id} does not exist: look the customer up first, or send an e-mail instead.",
+                                   code="customer_not_found", fields={"customer.id": ["Unknown."]})
+        return context_customer_id
+    if customer_identity:
+        customer, _created = customer_get_or_create_by_identity(**customer_identity)
+        return customer.merged_into_id or customer.pk
+    return None
+
+
+# Writes
+
+
+def _existing_order(*, channel_id: int, external_ref: str) -> Order | None:
+    if not external_ref:
+        return None
+    return Order.objects.select_related("channel", "location").filter(channel_id=channel_id, external_ref=external_ref).first()
+
+
+_INSERT_ORDER = """
+    WITH new_order AS (
+        INSERT INTO orders_order (
+            channel_id, status, location_id, customer_id, currency, subtotal, discount_total, shipping_total,
+            tax_total, total, external_ref, source, placed_at, created_by_id, api_key_id, created_at, updated_at
+        )
+        VALUES (
+            %(channel_id)s, %(status)s, %(location_id)s, %(customer_id)s, %(currency)s, %(subtotal)s, %(discount_total)s,
+            %(shipping_total)s, %(tax_total)s, %(total)s, %(external_ref)s, %(source)s, %(placed_at)s, %(actor_id)s,
+            %(api_key_id)s, now(), now()
+        )
+        ON CONFLICT (channel_id, external_ref) WHERE NOT (external_ref = '') DO NOTHING
+        RETURNING id, number, created_at
+    ),
+    new_lines AS (
+        INSERT INTO orders_orderline (
+            order_id, line_number, variant_id, sku, name, quantity, unit_price, discount_amount, tax_amount,
+            line_total, unit_cost, location_id
+        )
+        SELECT o.id, l.line_number, l.variant_id, l.sku, l.name, l.quantity, l.unit_price, l.discount_amount, 0,
+               l.line_total, l.unit_cost, l.location_id
+        FROM new_order o, unnest(
+            %(line_numbers)s::int[], %(variant_ids)s::bigint[], %(skus)s::text[], %(names)s::text[], %(quantities)s::int[],
+            %(unit_prices)s::numeric[], %(discounts)s::numeric[], %(line_totals)s::numeric[], %(unit_costs)s::numeric[],
+            %(location_ids)s::bigint[]
+        ) AS l(line_number, variant_id, sku, name, quantity, unit_price, discount_amount, line_total, unit_cost, location_id)
+        RETURNING id, line_number
+    ),
+    new_change AS (
+        INSERT INTO orders_orderstatuschange (order_id, from_status, to_status, reason, actor_id, api_key_id, created_at)
+        SELECT o.id, '', %(status)s, %(reason)s, %(actor_id)s, %(api_key_id)s, now() FROM new_order o
+        RETURNING id, created_at
+    )
+    SELECT o.id, o.number, o.created_at,
+           (SELECT array_agg(id ORDER BY line_number) FROM new_lines),
+           (SELECT id FROM new_change)
+    FROM new_order o
+"""
+
+
+def _insert_order(
+    *, context: OrderContext, status: str, location: Location | None, customer_id: int | None, totals: Totals,
+    lines: Sequence[PricedLine], external_ref: str, source: str, placed_at: datetime, actor, api_key, reason: str,
+) -> Order | None:
+    """Write the order, its lines and its first status change in one statement.
+
+    Returns the order with its lines and status history attached, or None when an order with the same
+    `external_ref` already exists on the channel (a concurrent insert of it waits for the first to commit).
+    """
+    actor_id = getattr(actor, "pk", None)
+    api_key_id = getattr(api_key, "pk", None)
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_ORDER, {
+            "channel_id": context.channel_id, "status": status, "location_id": location.pk if location else None,
+            "customer_id": customer_id, "currency": context.currency, "subtotal": totals.subtotal,
+            "discount_total": totals.discount_total, "shipping_total": totals.shipping_total, "tax_total": totals.tax_total,
+            "total": totals.total, "external_ref": external_ref, "source": source, "placed_at": placed_at,
+            "actor_id": actor_id, "api_key_id": api_key_id, "reason": reason,
+            "line_numbers": [line.line_number for line in lines],
+            "variant_ids": [line.variant.variant_id for line in lines],
+            "skus": [line.variant.sku for line in lines],
+            "names": [line.variant.name[:500] for line in lines],
+            "quantities": [line.quantity for line in lines],
+            "unit_prices": [line.unit_price for line in lines],
+            "discounts": [line.discount_amount for line in lines],
+            "line_totals": [line.line_total for line in lines],
+            "unit_costs": [line.unit_cost for line in lines],
+            "location_ids": [line.location_id for line in lines],
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    order_id, number, created_at, line_ids, change_id = row
+    channel = Channel(id=context.channel_id, code=context.channel_code, currency=context.currency)
+    order = Order(
+        id=order_id, number=number, channel=channel, status=status, location=location, customer_id=customer_id,
+        currency=context.currency, subtotal=totals.subtotal, discount_total=totals.discount_total,
+        shipping_total=totals.shipping_total, tax_total=totals.tax_total, total=totals.total, external_ref=external_ref,
+        source=source, placed_at=placed_at, created_by_id=actor_id, api_key_id=api_key_id, created_at=created_at,
+        updated_at=created_at,
+    )
+    order_lines = [
+        OrderLine(
+            id=line_id, order=order, line_number=line.line_number, variant_id=line.variant.variant_id, sku=line.variant.sku,
+            name=line.variant.name[:500], quantity=line.quantity, unit_price=line.unit_price, discount_amount=line.discount_amount,
+            tax_amount=Decimal("0.00"), line_total=line.line_total, unit_cost=line.unit_cost,
+            location=Location(id=line.location_id, code=line.location_code),
+        )
+        for line_id, line in zip(line_ids, lines, strict=True)
+    ]
+    change = OrderStatusChange(
+        id=change_id, order=order, from_status="", to_status=status, reason=reason, actor=actor, api_key=api_key,
+        created_at=created_at,
+    )
+    order._prefetched_objects_cache = {"lines": order_lines, "status_changes": [change]}
+    return order
+
+
+def _event_payload(order: Order) -> dict:
+    return {
+        "order_id": order.pk, "number": order.number, "channel": order.channel.code, "status": order.status,
+        "location_id": order.location_id, "customer_id": order.customer_id, "currency": order.currency,
+        "total": str(order.total), "placed_at": order.placed_at.isoformat(),
+    }
+
+
+# Web orders
+
+
+def _shortage(variant: ResolvedVariant, *, requested: int, available: int) -> Conflict:
+    return Conflict(
+        f"Not enough stock for SKU {variant.sku}: {requested} requested, {available} available at any location that ships. "
+        f"Lower the quantity or remove the line.",
+        code="insufficient_stock",
+        fields={"lines": [f"{variant.sku}: {requested} requested, {available} available."]},
+    )
+
+
+def _assign_locations(lines: Sequence[PricedLine], choices: dict[int, LocationChoice]) -> None:
+    """Give every line the location with the most available units of its variant; raise when that is too few."""
+    needed: dict[int, int] = defaultdict(int)
+    for line in lines:
+        needed[line.variant.variant_id] += line.quantity
+    for line in lines:
+        choice = choices.get(line.variant.variant_id)
+        available = max(choice.available, 0) if choice else 0
+        if available < needed[line.variant.variant_id]:
+            raise _shortage(line.variant, requested=needed[line.variant.variant_id], available=available)
+        line.location_id, line.location_code = choice.location_id, choice.location_code
+
+
+def _single_location(lines: Sequence[PricedLine]) -> Location | None:
+    """The location that serves the whole order, or None when its lines ship from several."""
+    ids = {line.location_id for line in lines}
+    if len(ids) != 1:
+        return None
+    return Location(id=lines[0].location_id, code=lines[0].location_code)
+
+
+def _reserve(order: Order, lines: list[PricedLine]) -> None:
+    """Reserve every line at its chosen location in one call; choose again when a concurrent order won.
+
+    Between the choice and the reservation another order may take the units. The reservation then
+    fails without changing anything (its savepoint rolls back), the locations are chosen again, and
+    after PLACEMENT_ATTEMPTS tries the order fails with `insufficient_stock`.
+    """
+    for attempt in range(1, PLACEMENT_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                stock_reserve(
+                    lines=[StockLine(line.variant.variant_id, line.location_id, line.quantity) for line in lines],
+                    reference_type=ORDER_REFERENCE, reference_id=order.number,
+                )
+            return
+        except InsufficientStock as error:
+            logger.info("Order %s: reservation attempt %d failed (%s); choosing locations again", order.number, attempt, error.message)
+            if attempt == PLACEMENT_ATTEMPTS:
+                shortage = error.shortages[0]
+                variant = next(line.variant for line in lines if line.variant.variant_id == shortage["variant_id"])
+                raise _shortage(variant, requested=shortage["requested"], available=max(shortage["available"], 0)) from None
+        _assign_locations(lines, best_locations_read(variant_ids=sorted({line.variant.variant_id for line in lines})))
+        order.location = _single_location(lines)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH moved AS (
+                    UPDATE orders_orderline ol SET location_id = m.location_id
+                    FROM unnest(%s::int[], %s::bigint[]) AS m(line_number, location_id)
+                    WHERE ol.order_id = %s AND ol.line_number = m.line_number
+                )
+                UPDATE orders_order SET location_id = %s WHERE id = %s
+                """,
+                [[line.line_number for line in lines], [line.location_id for line in lines], order.pk,
+                 order.location_id, order.pk],
+            )
+        for order_line, line in zip(order._prefetched_objects_cache["lines"], lines, strict=True):
+            order_line.location = Location(id=line.location_id, code=line.location_code)
+
+
+def order_place_web(
+    *,
+    lines: Iterable[OrderLineInput | dict],
+    customer_id: int | None = None,
+    customer_identity: dict | None = None,
+    shipping_total: Decimal | str = Decimal(0),
+    placed_at: datetime | None = None,
+    external_ref: str = "",
+    source: str = "api",
+    actor=None,
+    api_key=None,
+) -> tuple[Order, bool]:
+    """Place a web order: price it, reserve its units where they are most available, record it as placed.
+
+    Returns (order, created); created is False when the channel already has an order with this
+    `external_ref`, which is then returned unchanged. Raises ValidationFailed for bad input,
+    Conflict `price_changed` when an expected unit price differs from the current one, and Conflict
+    `insufficient_stock` naming the SKU and its available units; nothing is written in either case.
+    Publishes "order.placed" through the outbox.
+    """
+    requested = _coerce_lines(lines)
+    external_ref = _external_ref(external_ref)
+    placed_at = _placed_at(placed_at)
+    with transaction.atomic(savepoint=False):
+        context = order_context_read(
+            channel=Channel.WEB, skus=[line.sku for line in requested if line.sku],
+            variant_ids=[line.variant_id for line in requested if line.variant_id is not None],
+            customer_id=customer_id, choose_locations=True,
+        )
+        if context.channel_id is None:
+            raise Conflict("The web channel is not set up: ask an administrator to create the channel with code 'web'.",
+                           code="channel_missing")
+        existing = _existing_order(channel_id=context.channel_id, external_ref=external_ref)
+        if existing is not None:
+            return existing, False
+        shipping = parse_amount(shipping_total, field="shipping_total", currency=context.currency)
+        priced = _price_lines(requested, _match_variants(requested, context), channel=Channel.WEB, currency=context.currency)
+        totals = _totals(priced, shipping_total=quantize(shipping, context.currency), currency=context.currency)
+        _assign_locations(priced, context.choices)
+        order_customer_id = _customer_id(context_customer_id=context.customer_id, customer_id=customer_id, customer_identity=customer_identity)
+
+        order = _insert_order(
+            context=context, status=OrderStatus.PLACED, location=_single_location(priced), customer_id=order_customer_id,
+            totals=totals, lines=priced, external_ref=external_ref, source=source, placed_at=placed_at, actor=actor,
+            api_key=api_key, reason="placed",
+        )
+        if order is None:
+            return _existing_order(channel_id=context.channel_id, external_ref=external_ref), False
+        outbox_publish(topic="order.placed", payload=_event_payload(order))
+        # Last, so that the stock level rows stay locked only from here to the commit.
+        _reserve(order, priced)
+        return order, True
+
+
+# Register sales
+
+
+def order_record_register_sale(
+    *,
+    location_id: int,
+    lines: Iterable[OrderLineInput | dict],
+    customer_id: int | None = None,
+    customer_identity: dict | None = None,
+    placed_at: datetime | None = None,
+    external_ref: str = "",
+    source: str = "register",
+    actor=None,
+    api_key=None,
+) -> tuple[Order, bool]:
+    """Record a sale made at a store's register: units leave on hand at once, the order is completed.
+
+    `external_ref` is the register's client-made UUID: syncing the same offline sale again returns
+    the first order with created False. On hand may go below zero only where the store allows it
+    (the stock level is then flagged for a count); elsewhere raises InsufficientStock.
+    Publishes "order.completed" through the outbox.
+    """
+    requested = _coerce_lines(lines)
+    external_ref = _external_ref(external_ref)
+    placed_at = _placed_at(placed_at)
+    with transaction.atomic(savepoint=False):
+        location = Location.objects.filter(pk=location_id).first()
+        if location is None:
+            raise NotFound(f"Location {location_id} does not exist.", code="location_not_found")
+        if not (location.is_active and location.sells_in_store):
+            raise ValidationFailed(f"Location {location.code} does not sell in store: record the sale at a store.",
+                                   code="location_not_selling", fields={"location": ["Does not sell in store."]})
+        context = order_context_read(
+            channel=Channel.POS, skus=[line.sku for line in requested if line.sku],
+            variant_ids=[line.variant_id for line in requested if line.variant_id is not None],
+            customer_id=customer_id, choose_locations=False,
+        )
+        if context.channel_id is None:
+            raise Conflict("The register channel is not set up: ask an administrator to create the channel with code 'pos'.",
+                           code="channel_missing")
+        existing = _existing_order(channel_id=context.channel_id, external_ref=external_ref)
+        if existing is not None:
+            return existing, False
+        priced = _price_lines(requested, _match_variants(requested, context), channel=Channel.POS, currency=context.currency)
+        totals = _totals(priced, shipping_total=quantize(Decimal(0), context.currency), currency=context.currency)
+        for line in priced:
+            line.location_id, line.location_code = location.pk, location.code
+        order_customer_id = _customer_id(context_customer_id=context.customer_id, customer_id=customer_id, customer_identity=customer_identity)
+
+        order = _insert_order(
+            context=context, status=OrderStatus.COMPLETED, location=location, customer_id=order_customer_id, totals=totals,
+            lines=priced, external_ref=external_ref, source=source, placed_at=placed_at, actor=actor, api_key=api_key,
+            reason="register sale",
+        )
+        if order is None:
+            return _existing_order(channel_id=context.channel_id, external_ref=external_ref), False
+        outbox_publish(topic="order.completed", payload=_event_payload(order))
+        stock_sell(
+            lines=[StockLine(line.variant.variant_id, location.pk, line.quantity) for line in priced],
+            reference_type=ORDER_REFERENCE, reference_id=order.number, actor_id=getattr(actor, "pk", None),
+        )
+        return order, True
+
+
+# The state machine
+
+
+def allowed_next_statuses(order: Order) -> frozenset[str]:
+    table = REGISTER_SALE_TRANSITIONS if order.channel.code == Channel.POS else REMOTE_ORDER_TRANSITIONS
+    return table.get(order.status, frozenset())
+
+
+def _transition(*, number: str, to_status: str, actor, api_key, reason: str, effect: Callable[[Order], None]) -> Order:
+    """Move an order to `to_status` along the transition table, under a row lock, and record who and why."""
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise ValidationFailed(f"The reason is {len(reason)} characters long: use at most 500.", code="invalid_reason",
+                               fields={"reason": ["At most 500 characters."]})
+    with transaction.atomic(savepoint=False):
+        order = Order.objects.select_for_update(of=("self",)).select_related("channel").filter(number=number).first()
+        if order is None:
+            raise NotFound(f"Order {number} does not exist.", code="order_not_found")
+        allowed = allowed_next_statuses(order)
+        if to_status not in allowed:
+            next_states = ", ".join(sorted(allowed)) or "none, it is final"
+            raise InvalidTransition(
+                f"Order {order.number} is {order.status} and cannot become {to_status}. Allowed next states: {next_states}.",
+                fields={"status": [f"Allowed next states: {next_states}."]},
+            )
+        effect(order)
+        from_status = order.status
+        order.status = to_status
+        order.save(update_fields=["status", "updated_at"])
+        OrderStatusChange.objects.create(
+            order=order, from_status=from_status, to_status=to_status, reason=reason, actor=actor, api_key=api_key,
+        )
+        outbox_publish(topic=f"order.{to_status}", payload=_event_payload(order))
+        return order
+
+
+def order_ship(*, number: str, actor=None, api_key=None, reason: str = "") -> Order:
+    """Ship a placed order: its reserved units leave on hand as a sale (placed -> shipped)."""
+
+    def fulfil(order: Order) -> None:
+        stock_fulfil(reference_type=ORDER_REFERENCE, reference_id=order.number, actor_id=getattr(actor, "pk", None))
+
+    return _transition(number=number, to_status=OrderStatus.SHIPPED, actor=actor, api_key=api_key, reason=reason, effect=fulfil)
+
+
+def order_complete(*, number: str, actor=None, api_key=None, reason: str = "") -> Order:
+    """Mark a shipped order as delivered (shipped -> completed)."""
+    return _transition(number=number, to_status=OrderStatus.COMPLETED, actor=actor, api_key=api_key, reason=reason,
+                       effect=lambda order: None)
+
+
+def order_cancel(*, number: str, actor=None, api_key=None, reason: str = "") -> Order:
+    """Cancel an order: a placed one gives back its reservations; a completed register sale puts its
+    units back on hand at its store with RETURN movements."""
+
+    def undo_stock(order: Order) -> None:
+        if order.status == OrderStatus.PLACED:
+            stock_release(reference_type=ORDER_REFERENCE, reference_id=order.number)
+            return
+        stock_receive(
+            lines=[StockLine(line.variant_id, line.location_id, line.quantity) for line in order.lines.all()],
+            reference_type=ORDER_REFERENCE, reference_id=order.number, actor_id=getattr(actor, "pk", None),
+            reason=MovementReason.RETURN, note=f"Cancelled register sale {order.number}",
+        )
+
+    return _transition(number=number, to_status=OrderStatus.CANCELLED, actor=actor, api_key=api_key, reason=reason, effect=undo_stock)
+
+
+def orders_move_to_customer(payload: dict) -> None:
+    """Outbox handler for "customer.merged": the merged profile's orders now belong to the kept one. Safe twice."""
+    Order.objects.filter(customer_id=payload["merged_customer_id"]).update(customer_id=payload["kept_customer_id"])
