@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("inventory.urls")),
     path("", include("customers.urls")),
     path("", include("orders.urls")),
+    path("", include("pricing.urls")),
     path("", include("loyalty.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""Pricing API: the register and storefront quote, and the staff API for pricing set-up."""
