@@ -5,7 +5,8 @@ the location each line ships from), writes the order, its lines and its first st
 statement, and reserves stock last, so the stock level rows stay locked only from the reservation to
 the commit. Stock goes through inventory.services, which locks stock levels in primary-key order.
 Every function here opens a transaction (savepoint-free when nested), so it is safe alone and cheap
-inside the idempotency block of an API view.
+inside the idempotency block of an API view. A caller that catches a raised error and goes on in the
+same transaction wraps the call in its own `transaction.atomic()` savepoint.
 """
 
 import logging
