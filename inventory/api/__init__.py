@@ -1,0 +1,1 @@
+"""Inventory API: availability, stock levels, adjustments, transfers, cycle counts, safety stock, locations."""
