@@ -322,7 +322,7 @@ def _address_values(values: dict, *, partial: bool) -> dict:
         if field in _ADDRESS_REQUIRED and not value:
             raise ValidationFailed(f"Address {field} must not be blank.", code="invalid_address", fields={field: ["Required."]})
         max_length = Address._meta.get_field(field).max_length
-        if len(value) > max_length:
+        if len(value) > max_length and field != "country":
             raise ValidationFailed(
                 f"Address {field} is {len(value)} characters long: use at most {max_length}.",
                 code="invalid_address",

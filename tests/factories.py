@@ -113,6 +113,7 @@ class WarehouseFactory(LocationFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     first_name = "Ada"
