@@ -226,35 +226,26 @@ def customer_group_save(*, group: CustomerGroup | None = None, code: str, name: 
 # Promotions and coupons.
 
 
-@transaction.atomic
-def promotion_save(
+def promotion_rule_check(
     *,
-    promotion: Promotion | None = None,
     name: str,
     kind: str,
     scope: str,
-    value="0",
-    currency: str = "USD",
-    cheapest_unit_only: bool = False,
-    buy_quantity: int = 0,
-    get_quantity: int = 0,
-    get_percent="100",
-    min_quantity: int = 0,
-    min_subtotal="0",
-    variants: list[Variant] | None = None,
-    categories: list[Category] | None = None,
-    channels: list[Channel] | None = None,
-    locations: list[Location] | None = None,
-    starts_at: datetime | None = None,
-    ends_at: datetime | None = None,
-    priority: int = 0,
-    exclusive: bool = False,
-    requires_coupon: bool = False,
-    is_active: bool = True,
-) -> Promotion:
-    """Create or update a promotion after checking that its rule is complete and its amounts sane.
+    value,
+    currency: str,
+    buy_quantity: int,
+    get_quantity: int,
+    get_percent,
+    min_quantity: int,
+    min_subtotal,
+    has_variants: bool,
+    has_categories: bool,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+) -> dict:
+    """Check that a promotion's rule is complete and its amounts sane; return the parsed name and amounts.
 
-    `currency` is the currency fixed amounts and thresholds are checked against.
+    Amounts are checked against `currency`. Raises ValidationFailed naming the first bad field.
     """
     name = _check_name(name)
     if kind not in PromotionKind.values:
@@ -287,15 +278,51 @@ def promotion_save(
             raise ValidationFailed(
                 f"get_percent {get_percent} is not a percentage from 0.01 to 100.", code="invalid_percentage", fields={"get_percent": ["From 0.01 to 100."]}
             )
-    if scope == PromotionScope.ITEMS and not variants:
+    if scope == PromotionScope.ITEMS and not has_variants:
         raise ValidationFailed("A promotion on items needs at least one variant.", code="required", fields={"variants": ["Required."]})
-    if scope == PromotionScope.CATEGORIES and not categories:
+    if scope == PromotionScope.CATEGORIES and not has_categories:
         raise ValidationFailed("A promotion on categories needs at least one category.", code="required", fields={"categories": ["Required."]})
     for field_name, number in (("buy_quantity", buy_quantity), ("get_quantity", get_quantity), ("min_quantity", min_quantity)):
         if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 1_000_000:
             raise ValidationFailed(
                 f"{field_name} {number!r} is not a whole number from 0 to 1000000.", code="invalid_quantity", fields={field_name: ["0 to 1000000."]}
             )
+    return {"name": name, "value": value, "get_percent": get_percent, "min_subtotal": min_subtotal}
+
+
+@transaction.atomic
+def promotion_save(
+    *,
+    promotion: Promotion | None = None,
+    name: str,
+    kind: str,
+    scope: str,
+    value="0",
+    currency: str = "USD",
+    cheapest_unit_only: bool = False,
+    buy_quantity: int = 0,
+    get_quantity: int = 0,
+    get_percent="100",
+    min_quantity: int = 0,
+    min_subtotal="0",
+    variants: list[Variant] | None = None,
+    categories: list[Category] | None = None,
+    channels: list[Channel] | None = None,
+    locations: list[Location] | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    priority: int = 0,
+    exclusive: bool = False,
+    requires_coupon: bool = False,
+    is_active: bool = True,
+) -> Promotion:
+    """Create or update a promotion after promotion_rule_check; `currency` is what its amounts are checked against."""
+    checked = promotion_rule_check(
+        name=name, kind=kind, scope=scope, value=value, currency=currency, buy_quantity=buy_quantity,
+        get_quantity=get_quantity, get_percent=get_percent, min_quantity=min_quantity, min_subtotal=min_subtotal,
+        has_variants=bool(variants), has_categories=bool(categories), starts_at=starts_at, ends_at=ends_at,
+    )
+    name, value, get_percent, min_subtotal = checked["name"], checked["value"], checked["get_percent"], checked["min_subtotal"]
 
     promotion = promotion or Promotion()
     for attribute, attribute_value in {
@@ -462,12 +489,11 @@ def tax_region_save(*, region: TaxRegion | None = None, code: str, name: str, co
     return region
 
 
-@transaction.atomic
-def tax_rate_save(
-    *, rate: TaxRate | None = None, region: TaxRegion, tax_class: TaxClass, name: str, percent, effective_from: date, effective_to: date | None = None
-) -> TaxRate:
-    """Create or update a rate. Rejects a percent outside 0 to 100 with more than 4 decimals, and a second rate
-    of the same name, region and tax class over overlapping dates."""
+def tax_rate_check(
+    *, rate_id: int | None, region: TaxRegion, tax_class: TaxClass, name: str, percent, effective_from: date, effective_to: date | None
+) -> tuple[str, Decimal]:
+    """Check a rate: a percent from 0 to 100 with at most 4 decimals, an end not before its start, and no other
+    rate of the same name, region and tax class over overlapping dates. Return the name and percent."""
     name = _check_name(name)
     if isinstance(percent, float):
         raise ValidationFailed(f"rate {percent!r} was sent as a binary float: send a decimal string such as \"8.25\".", code="invalid_rate", fields={"rate": ["Decimal string."]})
@@ -490,8 +516,8 @@ def tax_rate_save(
     )
     if effective_to is not None:
         overlapping = overlapping.filter(effective_from__lte=effective_to)
-    if rate is not None:
-        overlapping = overlapping.exclude(pk=rate.pk)
+    if rate_id is not None:
+        overlapping = overlapping.exclude(pk=rate_id)
     other = overlapping.first()
     if other is not None:
         raise Conflict(
@@ -499,6 +525,18 @@ def tax_rate_save(
             f"{' to ' + str(other.effective_to) if other.effective_to else ''}: end that rate first.",
             code="tax_rate_overlap",
         )
+    return name, percent
+
+
+@transaction.atomic
+def tax_rate_save(
+    *, rate: TaxRate | None = None, region: TaxRegion, tax_class: TaxClass, name: str, percent, effective_from: date, effective_to: date | None = None
+) -> TaxRate:
+    """Create or update a rate after tax_rate_check."""
+    name, percent = tax_rate_check(
+        rate_id=rate.pk if rate else None, region=region, tax_class=tax_class, name=name, percent=percent,
+        effective_from=effective_from, effective_to=effective_to,
+    )
     rate = rate or TaxRate()
     rate.region, rate.tax_class, rate.name, rate.rate = region, tax_class, name, percent
     rate.effective_from, rate.effective_to = effective_from, effective_to
