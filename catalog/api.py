@@ -152,13 +152,22 @@ def _validated(serializer_class, request, *, partial: bool = False) -> dict:
 # Filters -------------------------------------------------------------------------------------------
 
 
+class StrictBooleanFilter(filters.TypedChoiceFilter):
+    """A boolean query parameter that rejects anything but true, false, 1 and 0 (django-filter's
+    BooleanFilter silently ignores other values, which would return an unfiltered list)."""
+
+    def __init__(self, **kwargs):
+        choices = [("true", "true"), ("false", "false"), ("1", "1"), ("0", "0")]
+        super().__init__(choices=choices, coerce=lambda value: value in ("true", "1"), **kwargs)
+
+
 class ProductFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_q", help_text="Part of the name, the start of a SKU, or a whole barcode.")
     category = filters.CharFilter(method="filter_category", help_text="Category id (with its subtree) or path prefix such as 'GROCERY > BAKED BREAD'.")
     brand = filters.CharFilter(method="filter_brand", help_text="Brand id or name.")
     tax_class = filters.CharFilter(method="filter_tax_class", help_text="Tax class id or code.")
-    needs_review = filters.BooleanFilter()
-    is_active = filters.BooleanFilter()
+    needs_review = StrictBooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Product
@@ -180,8 +189,8 @@ class ProductFilter(filters.FilterSet):
 class VariantFilter(filters.FilterSet):
     q = filters.CharFilter(method="filter_q", help_text="Start of a SKU, a whole barcode, or part of the product name.")
     product = filters.NumberFilter(field_name="product_id")
-    is_active = filters.BooleanFilter()
-    needs_review = filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
+    needs_review = StrictBooleanFilter()
 
     class Meta:
         model = Variant
