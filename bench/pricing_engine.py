@@ -1,8 +1,8 @@
 """Benchmark the basket pricing engine: a 50-line basket against 200 live promotions and 3 price lists.
 
-Prints, per basket: the time of pricing_context_load, of price_basket, and their query count, for the
-50-line basket beside the same data with 1 line, and beside a baseline measured in the same run: the
-raw SQL fetch of the same rows (variants with base prices, price list items, promotions with their
+For the 50-line basket and for the same data with 1 line, it prints the time of pricing_context_load
+and of price_basket and their query count. Beside them it prints a baseline measured in the same run:
+the raw SQL fetch of the same rows (variants with base prices, price list items, promotions with their
 targets, tax rates) through one cursor, with no Python objects built.
 
 Run: DATABASE_URL=postgres://... python bench/pricing_engine.py [--repeat N]

@@ -9,8 +9,8 @@ The rules, in the order the engine applies them:
    live price list wins: store and customer group (4) > customer group (3) > store (2) > a list with
    neither, limited by dates or not (1) > the variant's base price (0). Among lists of the same
    specificity the higher priority wins, then the lower price.
-2. Promotions. Exclusive promotions are tried first, in the application order below; the first one that
-   applies is the only promotion on the basket and every other one is reported as blocked. When no
+2. Promotions. Exclusive promotions are tried first, in the application order below. The first one that
+   applies is the only promotion on the basket, and every other one is reported as blocked. When no
    exclusive promotion applies, the others stack in the application order: item-level (variants and
    categories) before order-level, then higher priority first, then lower id. Each promotion works on
    what earlier ones left of every line, so discounts never exceed a line's amount.
@@ -105,7 +105,7 @@ def allocate(total: Decimal, weights: list[Decimal], currency: str, capacities: 
 def select_unit_price(offers) -> PriceOffer | None:
     """Pick the winning price list offer: the most specific, then the higher priority, then the lower price.
 
-    Returns None when no list applies, so the base price stands.
+    Returns None when no list applies, so the base price is used.
     """
     best = None
     for offer in offers:
@@ -155,8 +155,9 @@ def price_basket(basket: Basket, context: PricingContext) -> PricedBasket:
     """Price `basket` with the rows in `context`. Runs no query.
 
     Raises ValidationFailed naming the value for an unknown or inactive SKU, a bad quantity, a variant with
-    no price on the channel, a bad unit price override or shipping amount, and a coupon that is unknown,
-    inactive, expired, not started, used up, over its per-customer limit or for another channel or store.
+    no price on the channel, and a bad unit price override or shipping amount. It also raises for a coupon
+    that is unknown, inactive, expired, not started, used up, over its per-customer limit, or for another
+    channel or store.
     """
     currency = context.currency
     lines = [_resolve_line(index, basket_line, context) for index, basket_line in enumerate(basket.lines)]
@@ -301,7 +302,7 @@ def _resolve_line(index: int, basket_line: BasketLine, context: PricingContext) 
     )
 
 
-def _coupon_error(code: str, reason: str, message: str) -> ValidationFailed:
+def _coupon_error(reason: str, message: str) -> ValidationFailed:
     return ValidationFailed(message, code=reason, fields={"coupon_codes": [message]})
 
 
@@ -312,27 +313,24 @@ def _check_coupons(codes, context: PricingContext) -> dict:
         code = normalize_coupon_code(raw_code)
         coupon = context.coupons.get(code)
         if coupon is None:
-            raise _coupon_error(code, "coupon_not_found", f"Coupon {raw_code!r} does not exist: check the code.")
+            raise _coupon_error("coupon_not_found", f"Coupon {raw_code!r} does not exist: check the code.")
         if not coupon.is_active or not coupon.promotion_is_active:
-            raise _coupon_error(code, "coupon_inactive", f"Coupon {code} is no longer active: remove it from the basket.")
+            raise _coupon_error("coupon_inactive", f"Coupon {code} is no longer active: remove it from the basket.")
         if coupon.starts_at is not None and context.at < coupon.starts_at:
-            raise _coupon_error(
-                code, "coupon_not_started", f"Coupon {code} is valid from {coupon.starts_at.isoformat()}: use it from then on."
+            raise _coupon_error("coupon_not_started", f"Coupon {code} is valid from {coupon.starts_at.isoformat()}: use it from then on."
             )
         if coupon.ends_at is not None and context.at >= coupon.ends_at:
-            raise _coupon_error(code, "coupon_expired", f"Coupon {code} expired at {coupon.ends_at.isoformat()}: remove it from the basket.")
+            raise _coupon_error("coupon_expired", f"Coupon {code} expired at {coupon.ends_at.isoformat()}: remove it from the basket.")
         if coupon.channel_ids and context.channel_id not in coupon.channel_ids:
-            raise _coupon_error(
-                code, "coupon_wrong_channel", f"Coupon {code} is not valid on channel {context.channel_code}: remove it from the basket."
+            raise _coupon_error("coupon_wrong_channel", f"Coupon {code} is not valid on channel {context.channel_code}: remove it from the basket."
             )
         if coupon.location_ids and context.store_id not in coupon.location_ids:
-            raise _coupon_error(code, "coupon_wrong_store", f"Coupon {code} is not valid at this store: remove it from the basket.")
+            raise _coupon_error("coupon_wrong_store", f"Coupon {code} is not valid at this store: remove it from the basket.")
         if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
-            raise _coupon_error(code, "coupon_used_up", f"Coupon {code} has been used up ({coupon.usage_limit} uses): remove it from the basket.")
+            raise _coupon_error("coupon_used_up", f"Coupon {code} has been used up ({coupon.usage_limit} uses): remove it from the basket.")
         if coupon.per_customer_limit is not None:
             if context.customer_id is None:
-                raise _coupon_error(
-                    code, "coupon_needs_customer", f"Coupon {code} is limited per customer: identify the customer first."
+                raise _coupon_error("coupon_needs_customer", f"Coupon {code} is limited per customer: identify the customer first."
                 )
             if coupon.customer_uses >= coupon.per_customer_limit:
                 raise _coupon_error(
@@ -430,9 +428,9 @@ def _evaluate(promotion: PromotionFacts, lines: list[_Line], currency: str):
         for line in sorted(qualifying, key=lambda line: (line.remaining / line.quantity, line.index)):
             if left == 0:
                 break
-            taken = min(left, line.quantity)
-            left -= taken
-            weights[line.index] = line.remaining / line.quantity * taken * promotion.get_percent / HUNDRED
+            discounted_here = min(left, line.quantity)
+            left -= discounted_here
+            weights[line.index] = line.remaining / line.quantity * discounted_here * promotion.get_percent / HUNDRED
         total = quantize(sum(weights.values(), ZERO), currency)
     elif promotion.cheapest_unit_only:
         cheapest = min(qualifying, key=lambda line: (line.remaining / line.quantity, line.index))

@@ -368,9 +368,9 @@ def coupon_create(*, code: str, promotion: Promotion, usage_limit: int | None = 
 def _coupon_use_increment(code: str) -> int:
     """Add one use to an active coupon below its limit; return 1 when it did, 0 otherwise.
 
-    Written as one UPDATE on the coupon table alone: a queryset filter across the promotion join would
-    compile to `WHERE id IN (subquery)`, and PostgreSQL does not re-check a subquery's conditions against
-    the row version a concurrent transaction just committed, so the limit could be passed.
+    It is one UPDATE on the coupon table alone, because a queryset filter across the promotion join
+    compiles to `WHERE id IN (subquery)`. PostgreSQL does not re-check a subquery's conditions against
+    the row version a concurrent transaction just committed, so that form could pass the limit.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -393,7 +393,7 @@ def coupon_redeem(*, codes, customer: Customer | None, order_reference: str) -> 
 
     Each coupon's counter goes up by a conditional UPDATE that only matches while the coupon is active
     and below its usage limit, so concurrent checkouts can never redeem more than the limit. The UPDATE
-    locks the coupon row until the caller's transaction ends; coupons are updated in code order, so two
+    locks the coupon row until the caller's transaction ends. Coupons are updated in code order, so two
     orders with the same coupons cannot deadlock. The per-customer limit is counted after that lock.
     Call it inside the transaction that creates the order, so that a failed order releases nothing.
 
@@ -501,6 +501,7 @@ def tax_rate_check(
         percent = Decimal(str(percent).strip())
     except ArithmeticError:
         raise ValidationFailed(f"rate {percent!r} is not a number.", code="invalid_rate", fields={"rate": ["Not a number."]}) from None
+
     if not percent.is_finite() or not 0 <= percent <= 100 or percent != percent.quantize(Decimal("0.0001")):
         raise ValidationFailed(
             f"rate {percent} is not a percent from 0 to 100 with at most 4 decimals.", code="invalid_rate", fields={"rate": ["0 to 100, 4 decimals."]}
@@ -511,6 +512,7 @@ def tax_rate_check(
             code="invalid_period",
             fields={"effective_to": ["Must not be before effective_from."]},
         )
+
     overlapping = TaxRate.objects.filter(region=region, tax_class=tax_class, name=name).filter(
         Q(effective_to__isnull=True) | Q(effective_to__gte=effective_from)
     )

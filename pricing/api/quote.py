@@ -1,7 +1,7 @@
 """POST /pricing/quote/: price a basket with the engine and return the full breakdown.
 
 Callers: the register (cashiers and store managers, at their own store) and the storefront (an API key
-with carts:write). Nothing is written; the same basket priced twice gives the same answer.
+with carts:write). Nothing is written, so the same basket priced twice gives the same result.
 """
 
 from drf_spectacular.utils import extend_schema

@@ -38,9 +38,9 @@ def _variants_by_sku(skus: list[str], *, field: str) -> dict[str, Variant]:
     variants = {variant.sku: variant for variant in Variant.objects.filter(sku__in=skus)}
     unknown = [sku for sku in skus if sku not in variants]
     if unknown:
-        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        listed = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         raise ValidationFailed(
-            f"Unknown SKU {shown}: check the codes against the catalog.", code="unknown_sku", fields={field: [f"Unknown SKU {sku}." for sku in unknown[:20]]}
+            f"Unknown SKU {listed}: check the codes against the catalog.", code="unknown_sku", fields={field: [f"Unknown SKU {sku}." for sku in unknown[:20]]}
         )
     return variants
 
