@@ -481,6 +481,7 @@ def _compute_taxes(lines: list[_Line], context: PricingContext) -> dict[int, lis
     region = context.tax_region
     if region is None or context.tax_exemption_reference:
         return {}
+    # NOTE: shipping is not taxed. Regions that tax delivery charges need a tax class for shipping.
     currency = context.currency
 
     raw: dict[int, list[tuple[TaxRateFacts, Decimal]]] = {}

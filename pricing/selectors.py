@@ -50,6 +50,7 @@ def pricing_context_load(basket: Basket) -> PricingContext:
     )
 
     tax_region = _tax_region_load(basket)
+    # NOTE: rates are picked by the date in the server time zone (settings.TIME_ZONE), not the store's.
     tax_rates: dict[int, tuple] = {}
     exemption_reference = None
     if tax_region is not None:

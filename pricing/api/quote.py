@@ -27,7 +27,7 @@ class QuoteLineSerializer(serializers.Serializer):
     quantity = QuantityField()
 
 
-class AddressSerializer(serializers.Serializer):
+class ShippingRegionSerializer(serializers.Serializer):
     country = serializers.CharField(min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. US.")
     state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
@@ -39,7 +39,7 @@ class QuoteRequestSerializer(serializers.Serializer):
     pickup_store_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     customer_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     coupon_codes = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list, max_length=MAX_COUPONS)
-    shipping_address = AddressSerializer(required=False, allow_null=True)
+    shipping_address = ShippingRegionSerializer(required=False, allow_null=True)
     shipping_amount = serializers.CharField(required=False, default="0.00", help_text="Decimal string in the channel currency.")
 
 
