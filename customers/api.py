@@ -8,7 +8,7 @@ the locations of location-bound staff. A customer's orders are listed by the ord
 /api/v1/customers/<id>/orders/, because orders is a higher layer than customers.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -86,6 +86,11 @@ class CurrentConsentSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
 
+class ConsentsSerializer(serializers.Serializer):
+    email = CurrentConsentSerializer(allow_null=True)
+    sms = CurrentConsentSerializer(allow_null=True)
+
+
 class CustomerDetailSerializer(serializers.ModelSerializer):
     identities = IdentitySerializer(many=True)
     addresses = AddressSerializer(many=True)
@@ -99,9 +104,9 @@ class CustomerDetailSerializer(serializers.ModelSerializer):
             "identities", "addresses", "consents", "wish_lists", "created_at", "updated_at",
         ]
 
-    @extend_schema(responses=CurrentConsentSerializer(many=True))
+    @extend_schema_field(ConsentsSerializer)
     def get_consents(self, customer) -> dict:
-        """The current consent per channel: {"email": {...} or null, "sms": {...} or null}."""
+        """Return the current consent per channel: {"email": {...} or null, "sms": {...} or null}."""
         current = selectors.consent_current(customer=customer)
         return {
             channel: ({"granted": event.granted, "source": event.source, "occurred_at": event.occurred_at} if event else None)
@@ -201,7 +206,7 @@ def _variant_from(data: dict) -> Variant:
             raise NotFound(f"No variant has the SKU {data['sku']!r}: check the SKU.", code="variant_not_found", fields={"sku": ["Not found."]})
         return variant
     raise ValidationFailed(
-        "Send variant_id or sku to say which variant to add.",
+        "variant_id and sku are both missing: send one of them to name the variant to add.",
         code="invalid",
         fields={"variant_id": ["Send variant_id or sku."]},
     )
@@ -252,7 +257,7 @@ class CustomerLookupView(APIView):
         if len(given) != 1:
             names = ", ".join(FIELD_NAMES.values())
             raise ValidationFailed(
-                f"Send exactly one of {names} to look a customer up; got {len(given)}.",
+                f"Expected exactly one of {names} to look up a customer, got {len(given)}: send one.",
                 code="lookup_needs_one_identity",
                 fields={field: ["Send exactly one identity."] for _, field in given} or {"phone": ["Send exactly one identity."]},
             )

@@ -124,7 +124,7 @@ class ConsentChannel(models.TextChoices):
 
 
 class ConsentSource(models.TextChoices):
-    """How the customer gave or withdrew consent."""
+    """The place or means through which the customer gave or withdrew consent."""
 
     REGISTER = "register", "At a register"
     WEB = "web", "Online shop"

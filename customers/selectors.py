@@ -11,7 +11,7 @@ SEARCH_MIN_LENGTH = 2
 
 
 def customer_find_by_identity(*, kind: str, value) -> Customer | None:
-    """Return the customer an identity belongs to, normalising `value` first; None when nobody has it."""
+    """Return the customer an identity belongs to, normalising `value` first, or None when no customer has it."""
     normalized = identity_normalize(kind, value)
     identity = CustomerIdentity.objects.select_related("customer").filter(kind=kind, value=normalized).first()
     return identity.customer if identity is not None else None
@@ -88,7 +88,7 @@ def customer_detail_queryset() -> QuerySet[Customer]:
 
 
 def consent_current(*, customer: Customer) -> dict[str, ConsentEvent | None]:
-    """The latest consent event per channel (None where the customer never answered); uses prefetched events."""
+    """Return the latest consent event per channel, or None for a channel without events. Uses prefetched events."""
     current: dict[str, ConsentEvent | None] = {channel: None for channel in ConsentChannel.values}
     for event in sorted(customer.consent_events.all(), key=lambda event: (event.occurred_at, event.id)):
         current[event.channel] = event

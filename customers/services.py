@@ -232,7 +232,7 @@ def customer_get_or_create_by_identity(
     Orders of every channel call this so that the same person is one customer. When the identities
     point to different customers, the match by the most specific identity wins (`IDENTITY_PRECEDENCE`)
     and the identities of the other customers are left where they are, to be merged by staff.
-    Identities that belong to nobody are added to the customer found. Blank names are filled in,
+    Identities that belong to no customer yet are added to the customer found. Blank names are filled in,
     existing names are not overwritten. Safe to call concurrently for the same new person: the
     loser of the insert race retries and finds the winner's row.
     """
@@ -357,7 +357,7 @@ def _address_set_defaults(address: Address, *, is_default_shipping, is_default_b
 
 @transaction.atomic
 def address_create(*, customer_id: int, values: dict) -> Address:
-    """Add an address. The customer's first address becomes the default for shipping and billing unless told otherwise."""
+    """Add an address. The customer's first address becomes the default for shipping and billing unless `values` sets the default flags."""
     customer = _lock_customer(customer_id)
     cleaned = _address_values(values, partial=False)
     first = not Address.objects.filter(customer=customer).exists()

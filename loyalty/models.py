@@ -12,10 +12,10 @@ from django.db.models import Q
 
 
 class Program(models.Model):
-    """How customers earn and redeem points. At most one program is active at a time.
+    """A set of rules for earning and redeeming points. At most one program is active at a time.
 
-    Points are earned on what the customer paid for each line after discounts and before tax,
-    except lines in an excluded category or below one. Points are redeemed as a tender of the order.
+    Points are earned on what the customer paid for each line after discounts and before tax, except
+    lines in an excluded category or in a category below it. Points are redeemed as a tender of the order.
     """
 
     code = models.SlugField(max_length=50, unique=True)
@@ -131,7 +131,7 @@ class PointsEntry(models.Model):
 
 
 class LoyaltySpend(models.Model):
-    """What a customer spent on one order (positive) or got back on a refund (negative), for tiers."""
+    """A customer's spend on one order (positive) or money back on a refund (negative), for tiers."""
 
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.PROTECT, related_name="spends")
     source_reference = models.CharField(max_length=100, help_text="The order reference, or the refund reference for a refund.")

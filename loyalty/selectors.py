@@ -24,7 +24,7 @@ class AccountSummary:
 
 
 def account_for_customer(*, customer_id: int) -> LoyaltyAccount:
-    """The customer's account in the active program (following a merge); raises `NotFound` when there is none."""
+    """Return the customer's account in the active program, following a merge. Raises `NotFound` when there is none."""
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"Customer {customer_id} does not exist: check the id.", code="customer_not_found")
@@ -43,7 +43,7 @@ def account_for_customer(*, customer_id: int) -> LoyaltyAccount:
 
 
 def account_summary(*, account: LoyaltyAccount) -> AccountSummary:
-    """The balance with its money value, and the tier from the spend of the last 12 months up to now."""
+    """Return the balance with its money value, and the tier from the spend of the last 12 months up to now."""
     program = account.program
     spend = rolling_spend(account=account, as_of=timezone.now())
     tier = tier_for_spend(program=program, spend=spend)
@@ -58,5 +58,5 @@ def account_summary(*, account: LoyaltyAccount) -> AccountSummary:
 
 
 def account_entries(*, account: LoyaltyAccount) -> QuerySet[PointsEntry]:
-    """The ledger, newest first."""
+    """Return the ledger, newest first."""
     return PointsEntry.objects.filter(account=account).order_by("-occurred_at", "-id")

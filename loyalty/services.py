@@ -77,7 +77,7 @@ def program_active() -> Program | None:
 
 
 def _customer_kept(customer_id: int) -> Customer:
-    """The customer, or the profile it was merged into."""
+    """Return the customer, or the profile it was merged into."""
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"Customer {customer_id} does not exist: check the id.", code="customer_not_found", fields={"customer_id": ["Not found."]})
@@ -115,7 +115,7 @@ def _balance_take(account: LoyaltyAccount, points: int) -> bool:
 
 
 def rolling_spend(*, account: LoyaltyAccount, as_of: datetime, include_as_of: bool = True) -> Decimal:
-    """What the customer spent in the 12 months up to `as_of`, net of refunds."""
+    """Return what the customer spent in the 12 months up to `as_of`, net of refunds."""
     window = LoyaltySpend.objects.filter(account=account, spent_at__gt=add_months(as_of, -TIER_WINDOW_MONTHS))
     window = window.filter(spent_at__lte=as_of) if include_as_of else window.filter(spent_at__lt=as_of)
     return window.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
@@ -168,7 +168,7 @@ def _lines_parse(lines, *, currency: str) -> list[tuple[int | None, Decimal]]:
 def points_earn_for_order(*, customer_id: int, order_reference: str, lines, placed_at: datetime) -> PointsEntry | None:
     """Award points for a completed order, once per order however often it is called.
 
-    `lines` holds one (category_id, amount paid after discounts and before tax) pair per order line.
+    `lines` contains one (category_id, amount paid after discounts and before tax) pair per order line.
     Points are floor(eligible amount x points_per_unit x tier multiplier), where the eligible amount
     leaves out lines in excluded categories and the tier comes from the 12 months of spend before
     `placed_at` (so the order that crosses a threshold still earns at the old rate). Every line
@@ -276,7 +276,7 @@ def points_reverse_for_refund(
     if taken < due:
         # NOTE: the customer already spent these points; the shortfall is not carried as a debt.
         logger.warning(
-            "Refund %s of order %s should reverse %d points but account %s holds %d; reversing %d",
+            "Refund %s of order %s should reverse %d points but account %s has only %d; reversing %d",
             refund_reference, order_reference, due, account.pk, account.balance, taken,
         )
     entry = None
@@ -318,7 +318,7 @@ def _insufficient_points(account: LoyaltyAccount, points: int) -> ValidationFail
 
 
 def points_redeem_preview(*, account: LoyaltyAccount, points) -> RedeemPreview:
-    """What redeeming `points` would pay and leave; raises `ValidationFailed` beyond the balance. Writes nothing."""
+    """Compute what redeeming `points` would pay and leave. Raises `ValidationFailed` beyond the balance and writes nothing."""
     points = _points(points)
     if points > account.balance:
         raise _insufficient_points(account, points)
@@ -337,7 +337,7 @@ def points_redeem(*, account_id: int, points, order_reference: str) -> PointsEnt
     """Spend points as a tender of an order; `entry.amount` is what they pay. Once per order reference.
 
     A repeat with the same points returns the first entry; with other points it raises `Conflict`.
-    Raises `ValidationFailed` naming the balance when the account holds fewer points. The caller
+    Raises `ValidationFailed` naming the balance when the account has fewer points. The caller
     checks that the amount does not exceed what is due on the order. Locks the account.
     """
     points = _points(points)
@@ -408,8 +408,8 @@ def points_redeem_cancel(*, account_id: int, order_reference: str) -> PointsEntr
 def lots_remaining(account: LoyaltyAccount) -> list[tuple[PointsEntry, int]]:
     """Each positive entry with the points still unspent in it, spending the soonest-expiring points first.
 
-    Every negative entry (redemption, reversal, expiry) is taken from the lots in expiry order; with
-    one expiry period for all earnings that is first in, first out.
+    Every negative entry (redemption, reversal, expiry) is taken from the lots in expiry order. With
+    one expiry period for all earnings, that order is first in, first out.
     """
     entries = list(PointsEntry.objects.filter(account=account).order_by("occurred_at", "id"))
     lots = sorted((entry for entry in entries if entry.points > 0), key=lambda entry: (entry.expires_at is None, entry.expires_at or entry.occurred_at, entry.occurred_at, entry.id))
@@ -452,7 +452,7 @@ def _account_expire(*, account_id: int, as_of: datetime) -> int:
         if remaining <= 0 or lot.expires_at is None or lot.expires_at > as_of:
             continue
         if not _balance_take(account, remaining):
-            logger.error("Account %s holds fewer points than lot %s leaves unspent; ledger needs a check", account.pk, lot.pk)
+            logger.error("Expiry failed: account %s has fewer points than lot %s leaves unspent; check the ledger", account.pk, lot.pk)
             break
         PointsEntry.objects.create(
             account=account,

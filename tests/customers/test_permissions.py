@@ -1,6 +1,6 @@
 """Who may call each customer endpoint: anonymous callers, API keys without the scope, staff of the wrong
 role, and the allowed callers. Customer profiles are shared by every location, so no endpoint depends
-on the store a cashier works at; the last test checks that a cashier of another store is let in.
+on the store a cashier works at. The last test checks that a cashier of another store is let in.
 """
 
 import uuid
