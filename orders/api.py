@@ -306,9 +306,9 @@ class OrderTransitionView(GenericAPIView):
     def post(self, request, number: str):
         serializer = StatusChangeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = order_get(number=number, location_ids=None)
+        order = order_get(number=number, location_ids=None, web_only=api_key_of(request) is not None)
         if order is None:
-            raise NotFound(f"Order {number} does not exist.", code="order_not_found")
+            raise NotFound(f"Order {number} does not exist or is not visible to you.", code="order_not_found")
         self.check_order(request, order)
         type(self).transition(number=number, reason=serializer.validated_data.get("reason", ""), **_actor_and_key(request))
         return Response(OrderSerializer(order_get(number=number, location_ids=None)).data)
