@@ -150,6 +150,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "deliver-outbox": {"task": "commerce.tasks.outbox_deliver_pending", "schedule": 30.0},
     "sales-rollup-nightly": {"task": "analytics.tasks.sales_rollup_nightly", "schedule": crontab(hour=2, minute=15)},
+    "loyalty-points-expire": {"task": "loyalty.tasks.loyalty_points_expire", "schedule": crontab(hour=3, minute=30)},
 }
 
 # The currency of each sales channel; one currency per channel.
