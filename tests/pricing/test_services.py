@@ -226,3 +226,28 @@ def test_tax_rate_ends_before_start_rejected():
     assert error.value.code == "invalid_period"
     assert TaxRate.objects.count() == 0
 
+
+
+def test_tax_exemption_and_store_region():
+    from pricing.models import LocationTaxRegion, TaxExemption
+    from pricing.services import customer_group_save, location_tax_region_set, tax_exemption_save
+    from tests.factories import LocationFactory
+
+    customer = CustomerFactory()
+    with pytest.raises(ValidationFailed) as error:
+        tax_exemption_save(customer=customer, reference="  ")
+    assert error.value.code == "required"
+    with pytest.raises(ValidationFailed) as error:
+        tax_exemption_save(customer=customer, reference="EX-1", valid_from=date(2026, 2, 1), valid_to=date(2026, 1, 1))
+    assert error.value.code == "invalid_period"
+    assert TaxExemption.objects.count() == 0
+    assert tax_exemption_save(customer=customer, reference=" EX-1 ").reference == "EX-1"
+
+    store = LocationFactory()
+    first, second = TaxRegionFactory(code="us-tx"), TaxRegionFactory(code="us-ok", name="Oklahoma", state="OK")
+    location_tax_region_set(location=store, region=first)
+    location_tax_region_set(location=store, region=second)
+    assert LocationTaxRegion.objects.get(location=store).region == second
+
+    group = customer_group_save(code="staff", name="Staff", members=[customer])
+    assert list(group.members.all()) == [customer]
