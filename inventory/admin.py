@@ -2,6 +2,8 @@
 and the "Adjust stock" action and the transfer actions go through the services, which write movements.
 """
 
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
@@ -14,9 +16,11 @@ from commerce.fields import MAX_QUANTITY
 from . import services
 from .models import CycleCount, CycleCountLine, Location, MovementReason, Reservation, StockLevel, StockMovement, Transfer, TransferEvent, TransferLine
 
+logger = logging.getLogger(__name__)
+
 
 def _bound_location_ids(request) -> set[int] | None:
-    """The locations a location-bound staff member works at, or None for everyone else."""
+    """Return the ids of the locations a location-bound staff member works at, or None for everyone else."""
     if role_of(request.user) in LOCATION_BOUND_ROLES:
         return set(request.user.staff_profile.locations.values_list("id", flat=True))
     return None
@@ -152,6 +156,7 @@ class StockLevelAdmin(admin.ModelAdmin):
                             note=data["note"], actor_id=request.user.pk,
                         )
             except DomainError as error:
+                logger.warning("Admin stock adjustment by user %s of levels %s failed: %s", request.user.pk, [level.pk for level in levels], error.code)
                 self.message_user(request, f"Nothing was adjusted: {error.message}", level=messages.ERROR)
                 return None
             self.message_user(request, f"Adjusted {len(levels)} stock level(s) by {data['quantity']} ({data['reason']}).", level=messages.SUCCESS)
@@ -224,6 +229,7 @@ class TransferAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     service(transfer_id=transfer.pk, actor_id=request.user.pk, note=f"{verb} in the admin")
                 done += 1
             except DomainError as error:
+                logger.warning("Admin action on transfer %s by user %s failed: %s", transfer.pk, request.user.pk, error.code)
                 self.message_user(request, f"Transfer {transfer.pk} was not {verb}: {error.message}", level=messages.ERROR)
         if done:
             self.message_user(request, f"{done} transfer(s) {verb}.", level=messages.SUCCESS)

@@ -123,7 +123,7 @@ def stock_levels_list(*, location_ids: set[int] | None):
 
 
 def stock_level_movements(*, stock_level_id: int):
-    """The movements of one stock level, most recent first."""
+    """Return the movements of one stock level, most recent first."""
     return StockMovement.objects.filter(stock_level_id=stock_level_id).select_related("actor").order_by("-created_at", "-id")
 
 

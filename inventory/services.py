@@ -587,7 +587,7 @@ class TransferItem:
 
 @dataclass(frozen=True)
 class TransferReceiptLine:
-    """What arrived of one line; the units neither received nor damaged are short, and both need a reason."""
+    """Receipt of one transfer line. Units neither received nor damaged are short; damaged or short units need a reason."""
 
     variant_id: int
     received: int

@@ -3,7 +3,7 @@
 Reads (availability, stock levels, locations): API keys with inventory:read and every staff role.
 API keys always get online availability. Writes are staff only, at the staff member's own locations
 for location-bound roles, and every write POST takes an Idempotency-Key.
-Unknown SKUs and location codes are answered with 404 naming them, in reads and in writes.
+Unknown SKUs and location codes get a 404 response that names them, in reads and in writes.
 """
 
 from django_filters import rest_framework as filters
@@ -76,7 +76,7 @@ class AvailabilityView(APIView):
 
     GET ?sku=A&sku=B (or sku=A,B) [&location=code] [&online=true]; POST {"skus": [...], "location", "online"}
     for up to 100 SKUs. API keys always get online availability: only locations that ship or offer
-    pickup, after safety stock, never below zero. Any unknown SKU makes the whole answer a 404 that
+    pickup, after safety stock, never below zero. Any unknown SKU makes the whole response a 404 that
     lists every unknown SKU in `fields.skus`.
     """
 
@@ -116,8 +116,8 @@ class AvailabilityView(APIView):
             )
         if not answer["location_found"]:
             _location(location_code)
-        # The selector already returns plain dicts of ints and strings in the documented shape; running
-        # them through the nested serializer took about a third of the request time (bench/availability.py).
+        # The selector returns plain dicts of ints and strings in the documented shape. Running them
+        # through the nested serializer took about a third of the request time in bench/availability.py.
         return Response({"online": online, "location": location_code, "results": answer["results"]})
 
 

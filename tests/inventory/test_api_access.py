@@ -56,7 +56,7 @@ ENDPOINTS = {
 
 # (endpoint, caller, expected status). A caller is "anonymous", "key:<scope>", "<role>@<location code>" or "administrator".
 CASES = [
-    # Availability: every staff member sees the whole network, so a cashier of another store gets 200.
+    # Availability covers the whole network for every staff member, so a cashier of another store gets 200.
     *[(name, caller, code) for name in ("availability-get", "availability-post") for caller, code in [
         ("anonymous", 401), ("key:catalog:read", 403), ("key:inventory:read", 200), ("cashier@south", 200),
     ]],
