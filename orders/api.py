@@ -1,6 +1,7 @@
 """Orders over HTTP: web orders, register sales, order lists and details, and status changes."""
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -178,8 +179,55 @@ def _reject_import_fields(request, data: dict, *, fields: tuple[str, ...]) -> No
         )
 
 
+def _timestamp(value) -> str:
+    text = timezone.localtime(value, timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def order_body(order: Order) -> dict:
+    """The OrderSerializer representation of an order, built from plain dicts.
+
+    The response to a new order is built while its stock rows are still locked (the idempotency
+    record stores it in the same transaction), so it must be cheap: this takes about a tenth of the
+    serializer's time. tests/orders/test_api.py checks that both give the same body.
+    """
+    return {
+        "number": order.number,
+        "channel": order.channel.code,
+        "status": order.status,
+        "location": order.location.code if order.location_id else None,
+        "customer": order.customer_id,
+        "currency": order.currency,
+        "subtotal": str(order.subtotal),
+        "discount_total": str(order.discount_total),
+        "shipping_total": str(order.shipping_total),
+        "tax_total": str(order.tax_total),
+        "total": str(order.total),
+        "external_ref": order.external_ref,
+        "source": order.source,
+        "placed_at": _timestamp(order.placed_at),
+        "lines": [
+            {
+                "line_number": line.line_number, "sku": line.sku, "name": line.name, "quantity": line.quantity,
+                "unit_price": str(line.unit_price), "discount_amount": str(line.discount_amount),
+                "tax_amount": str(line.tax_amount), "line_total": str(line.line_total), "location": line.location.code,
+            }
+            for line in order.lines.all()
+        ],
+        "status_history": [
+            {
+                "from_status": change.from_status, "to_status": change.to_status, "reason": change.reason,
+                "actor": change.actor.get_username() if change.actor_id else None,
+                "api_key": change.api_key.prefix if change.api_key_id else None,
+                "at": _timestamp(change.created_at),
+            }
+            for change in order.status_changes.all()
+        ],
+    }
+
+
 def _order_response(order: Order, created: bool) -> Response:
-    return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+    return Response(order_body(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class OrderFilter(django_filters.FilterSet):

@@ -136,7 +136,7 @@ def _coerce_lines(lines: Iterable[OrderLineInput | dict]) -> list[OrderLineInput
 def _amount(value, *, field: str, currency: str) -> Decimal | None:
     if value is None:
         return None
-    return parse_amount(value, field=field, currency=currency)
+    return quantize(parse_amount(value, field=field, currency=currency), currency)
 
 
 def _match_variants(lines: Sequence[OrderLineInput], context: OrderContext) -> list[ResolvedVariant]:
@@ -174,7 +174,7 @@ def _price_lines(lines: Sequence[OrderLineInput], variants: Sequence[ResolvedVar
         field = f"lines.{index}"
         if line.is_historical:
             unit_price = _amount(line.unit_price, field=f"{field}.unit_price", currency=currency)
-            discount = _amount(line.discount_amount, field=f"{field}.discount_amount", currency=currency) or Decimal(0)
+            discount = _amount(line.discount_amount or 0, field=f"{field}.discount_amount", currency=currency)
             unit_cost = variant.unit_cost if line.unit_cost is None else _unit_cost(line.unit_cost, field=f"{field}.unit_cost")
         else:
             if variant.price is None:
@@ -182,7 +182,7 @@ def _price_lines(lines: Sequence[OrderLineInput], variants: Sequence[ResolvedVar
                     f"SKU {variant.sku} has no price on the {channel} channel: ask a merchandiser to price it.",
                     code="price_missing", fields={f"{field}.sku": ["No price on this channel."]},
                 )
-            unit_price, discount, unit_cost = variant.price, Decimal(0), variant.unit_cost
+            unit_price, discount, unit_cost = variant.price, quantize(Decimal(0), currency), variant.unit_cost
             expected = _amount(line.expected_unit_price, field=f"{field}.expected_unit_price", currency=currency)
             if expected is not None and expected != unit_price:
                 changed.append((index, variant.sku, expected, unit_price))

@@ -562,3 +562,17 @@ def test_no_user_without_role(shop):
     client = APIClient()
     client.force_login(UserFactory())
     assert_error_body(post(client, ORDERS, {"lines": [{"sku": "MUG-1", "quantity": 1}]}), 403, "no_role")
+
+
+def test_fast_body_matches_serializer(admin_client_api, shop):
+    from orders.api import OrderSerializer, order_body
+    from orders.selectors import order_get
+
+    customer = CustomerFactory()
+    placed = post(admin_client_api, ORDERS, {"lines": [{"sku": "MUG-1", "quantity": 3}, {"sku": "TEE-1", "quantity": 1}],
+                                             "shipping_total": "0.10", "customer": {"id": customer.pk}})
+    sale = post(admin_client_api, REGISTER_SALES, {"location": shop["store"].code, "lines": [{"sku": "MUG-1", "quantity": 1}]})
+    for response in (placed, sale):
+        stored = order_get(number=response.json()["number"], location_ids=None)
+        assert order_body(stored) == OrderSerializer(stored).data
+        assert response.json() == OrderSerializer(stored).data
