@@ -220,6 +220,18 @@ def run_load(*, clients: int, orders: int, time_limit: float, place) -> dict:
     }
 
 
+def combine(rounds: list[dict]) -> dict:
+    """Add up rounds of one side: orders per second over the time of all rounds, median of the p50s."""
+    placed = sum(figures["placed"] for figures in rounds)
+    seconds = sum(figures["seconds"] for figures in rounds)
+    failures = [figures["first_failure"] for figures in rounds if figures["first_failure"]]
+    return {
+        "placed": placed, "failed": sum(figures["failed"] for figures in rounds), "first_failure": failures[0] if failures else "",
+        "seconds": seconds, "per_second": placed / seconds if seconds else 0.0,
+        "p50_ms": statistics.median(figures["p50_ms"] for figures in rounds),
+    }
+
+
 def http_placer(*, port: int, secret: str, skus: list[str]):
     def place(state: dict) -> str:
         client = state.get("http")
@@ -287,7 +299,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="Concurrent client threads.")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes.")
     parser.add_argument("--threads", type=int, default=6, help="Threads per gunicorn worker.")
-    parser.add_argument("--time-limit", type=float, default=120.0, help="Seconds after which a load stops, done or not.")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds of floor and application per load.")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="Seconds per load and side after which it stops, done or not.")
     arguments = parser.parse_args()
 
     settings.DATABASES["default"].setdefault("TEST", {})
@@ -312,9 +325,14 @@ def main() -> None:
             # Warm-up: connections, imports and plan caches on both sides.
             run_load(clients=arguments.clients, orders=arguments.clients * 4, time_limit=30, place=app)
             run_load(clients=arguments.clients, orders=arguments.clients * 4, time_limit=30, place=floor)
-            floor_figures = run_load(clients=arguments.clients, orders=arguments.orders, time_limit=arguments.time_limit, place=floor)
-            app_figures = run_load(clients=arguments.clients, orders=arguments.orders, time_limit=arguments.time_limit, place=app)
-            rows.append((name, app_figures, floor_figures))
+            # Alternate the two sides in rounds, so that a change in the machine's load hits both alike.
+            per_round = max(arguments.orders // arguments.rounds, arguments.clients)
+            time_per_round = arguments.time_limit / arguments.rounds
+            floor_rounds, app_rounds = [], []
+            for _ in range(arguments.rounds):
+                floor_rounds.append(run_load(clients=arguments.clients, orders=per_round, time_limit=time_per_round, place=floor))
+                app_rounds.append(run_load(clients=arguments.clients, orders=per_round, time_limit=time_per_round, place=app))
+            rows.append((name, combine(app_rounds), combine(floor_rounds)))
     finally:
         if server is not None:
             server.terminate()
