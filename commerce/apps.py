@@ -11,5 +11,7 @@ class CommerceConfig(AppConfig):
     verbose_name = "Commerce kernel"
 
     def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the OpenAPI description of API keys)
+
         if settings.CELERY_TASK_ALWAYS_EAGER:
             logger.debug("REDIS_URL is not set: Celery tasks run in-process")

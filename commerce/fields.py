@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .money import parse_amount
@@ -41,6 +42,7 @@ class QuantityField(serializers.IntegerField):
         super().fail(key, **kwargs)
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "12.50"})
 class MoneyField(serializers.Field):
     """A money amount as a decimal string, checked against the currency's minor unit."""
 

@@ -132,6 +132,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "IdentityKindEnum": "customers.models.IdentityKind",
+        "AddressKindEnum": "customers.models.AddressKind",
+        "PointsEntryKindEnum": "loyalty.models.EntryKind",
+        "PromotionKindEnum": "pricing.models.PromotionKind",
+    },
 }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
