@@ -1,6 +1,7 @@
 """Orders over HTTP: web orders, register sales, order lists and details, and status changes."""
 
 import django_filters
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -15,7 +16,7 @@ from commerce.models import Role, Scope
 from customers.models import Customer
 from inventory.models import Location
 
-from .models import Order, OrderStatus
+from .models import Order, OrderLine, OrderStatus
 from .selectors import customer_order_list, order_get, order_list
 from .services import MAX_LINES, OrderLineInput, order_cancel, order_complete, order_place_web, order_record_register_sale, order_ship
 
@@ -44,7 +45,7 @@ class OrderLineRequestSerializer(serializers.Serializer):
 
 
 class CustomerReferenceSerializer(serializers.Serializer):
-    """A customer by id, or by identity (found, or created when nobody has it)."""
+    """A customer by id, or by identity (found, or created when no customer has the identity yet)."""
 
     id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     email = serializers.CharField(required=False, max_length=254)
@@ -185,7 +186,7 @@ def _timestamp(value) -> str:
 
 
 def order_body(order: Order) -> dict:
-    """The OrderSerializer representation of an order, built from plain dicts.
+    """Build the OrderSerializer representation of an order from plain dicts.
 
     The response to a new order is built while its stock rows are still locked (the idempotency
     record stores it in the same transaction), so it must be cheap: this takes about a tenth of the
@@ -233,7 +234,7 @@ def _order_response(order: Order, created: bool) -> Response:
 class OrderFilter(django_filters.FilterSet):
     channel = django_filters.CharFilter(field_name="channel__code")
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
-    location = django_filters.CharFilter(field_name="location__code", help_text="The code of the serving or selling location.")
+    location = django_filters.CharFilter(method="filter_location", help_text="The code of a location that sells or ships the order.")
     customer = django_filters.NumberFilter(field_name="customer_id")
     placed_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
     placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
@@ -242,6 +243,11 @@ class OrderFilter(django_filters.FilterSet):
     class Meta:
         model = Order
         fields = ["channel", "status", "location", "customer", "placed_after", "placed_before", "number"]
+
+    def filter_location(self, queryset, name, value):
+        # A web order whose lines ship from several locations has none of its own: match its lines too.
+        ships_from_there = Exists(OrderLine.objects.filter(order=OuterRef("pk"), location__code=value))
+        return queryset.filter(Q(location__code=value) | ships_from_there)
 
 
 class OrderListCreateView(ListAPIView):

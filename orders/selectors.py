@@ -150,10 +150,10 @@ def order_list(*, location_ids: set[int] | None, web_only: bool = False) -> Quer
 
 
 def order_get(*, number: str, location_ids: set[int] | None, web_only: bool = False) -> Order | None:
-    """The order with `number` and its lines and status history, or None when the caller may not see it."""
+    """Return the order with `number`, its lines and status history, or None when the caller may not see it."""
     return _with_details(orders_visible(location_ids=location_ids, web_only=web_only)).filter(number=number).first()
 
 
 def customer_order_list(*, customer_id: int, location_ids: set[int] | None) -> QuerySet:
-    """A customer's purchase history across every channel, newest first."""
+    """Return a customer's purchase history across every channel, newest first."""
     return order_list(location_ids=location_ids).filter(customer_id=customer_id)

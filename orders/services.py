@@ -1,9 +1,12 @@
 """Orders of every channel: web orders, register sales, and the order state machine.
 
-Placing a web order reads everything it needs in one query (channel, customer, variants, prices and
-the location each line ships from), writes the order, its lines and its first status change in one
-statement, and reserves stock last, so the stock level rows stay locked only from the reservation to
-the commit. Stock goes through inventory.services, which locks stock levels in primary-key order.
+Placing a web order reads everything it needs in one query: the channel, the customer, the variants
+with their prices and the location each line ships from. It writes the order, its lines and its first
+status change in one statement and reserves stock last, so the stock level rows stay locked only from
+the reservation to the commit. Stock goes through inventory.services, which locks stock levels in primary-key order.
+Events go through the outbox: "order.placed" for a web order, "order.completed" for a register sale
+and a delivered web order, "order.shipped" and "order.cancelled".
+
 Every function here opens a transaction (savepoint-free when nested), so it is safe alone and cheap
 inside the idempotency block of an API view. A caller that catches a raised error and goes on in the
 same transaction wraps the call in its own `transaction.atomic()` savepoint.
@@ -140,7 +143,7 @@ def _amount(value, *, field: str, currency: str) -> Decimal | None:
 
 
 def _match_variants(lines: Sequence[OrderLineInput], context: OrderContext) -> list[ResolvedVariant]:
-    """The resolved variant of each line, in line order; raises on unknown, inactive or repeated ones."""
+    """Match each line to its resolved variant, in line order. Raises on unknown, inactive or repeated variants."""
     by_sku = {variant.sku: variant for variant in context.variants}
     by_id = {variant.variant_id: variant for variant in context.variants}
     matched, first_line_of = [], {}
@@ -154,7 +157,7 @@ def _match_variants(lines: Sequence[OrderLineInput], context: OrderContext) -> l
         if not variant.is_active:
             raise ValidationFailed(f"{named} is no longer sold: remove it from the order.", code="variant_inactive",
                                    fields={field: ["No longer sold."]})
-        # Historical orders keep their lines as they were; a live order names each variant once, so
+        # Historical orders keep their lines as they were. A live order names each variant once, so
         # that one expected price and one location belong to each SKU.
         if variant.variant_id in first_line_of and not line.is_historical:
             raise ValidationFailed(
@@ -230,9 +233,9 @@ def _unit_cost(value, *, field: str) -> Decimal:
 def _historical_line_total(line: OrderLineInput, *, gross: Decimal, discount: Decimal, field: str, currency: str) -> Decimal:
     """Accept an imported line total that agrees with quantity x unit price - discount.
 
-    Sources often derive the unit price and the discount from the line total, so a unit price rounded
-    to the minor unit may miss the total by half a minor unit per unit sold, and the rounded discount
-    and total by one more minor unit; a larger difference is a data error.
+    Sources often derive the unit price and the discount from the line total. A unit price rounded to
+    the minor unit may then miss the total by half a minor unit per unit sold, and the rounded discount
+    and total by one more minor unit. A larger difference is a data error.
     """
     line_total = _amount(line.line_total, field=f"{field}.line_total", currency=currency)
     tolerance = quantum(currency) * (Decimal("0.5") * line.quantity + 1)
@@ -282,7 +285,7 @@ def _external_ref(external_ref: str) -> str:
 
 
 def _customer_id(*, context_customer_id: int | None, customer_id: int | None, customer_identity: dict | None) -> int | None:
-    """The customer of the order: by id (checked in the context query), or found or created by identity."""
+    """Return the order's customer: by id (checked in the context query), or found or created by identity."""
     if customer_id is not None:
         if context_customer_id is None:
             raise ValidationFailed(f"Customer {customer_id} does not exist: look the customer up first, or send an e-mail instead.",
@@ -435,7 +438,7 @@ def _assign_locations(lines: Sequence[PricedLine], choices: dict[int, LocationCh
 
 
 def _single_location(lines: Sequence[PricedLine]) -> Location | None:
-    """The location that serves the whole order, or None when its lines ship from several."""
+    """Return the location that serves the whole order, or None when its lines ship from several."""
     ids = {line.location_id for line in lines}
     if len(ids) != 1:
         return None
@@ -652,7 +655,7 @@ def order_complete(*, number: str, actor=None, api_key=None, reason: str = "") -
 
 
 def order_cancel(*, number: str, actor=None, api_key=None, reason: str = "") -> Order:
-    """Cancel an order: a placed one gives back its reservations; a completed register sale puts its
+    """Cancel an order. A placed one gives back its reservations. A completed register sale puts its
     units back on hand at its store with RETURN movements."""
 
     def undo_stock(order: Order) -> None:

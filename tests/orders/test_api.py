@@ -576,3 +576,14 @@ def test_fast_body_matches_serializer(admin_client_api, shop):
         stored = order_get(number=response.json()["number"], location_ids=None)
         assert order_body(stored) == OrderSerializer(stored).data
         assert response.json() == OrderSerializer(stored).data
+
+
+def test_location_filter_matches_split_orders(admin_client_api, shop, channels):
+    only_east = VariantFactory(sku="EAST-ONLY")
+    receive(only_east, shop["other_store"], 500)
+    response = post(admin_client_api, ORDERS, {"lines": [{"sku": "MUG-1", "quantity": 1}, {"sku": "EAST-ONLY", "quantity": 1}]})
+    number = response.json()["number"]
+    assert response.json()["location"] is None
+    assert number in numbers(admin_client_api.get(f"{ORDERS}?location={shop['other_store'].code}"))
+    assert number in numbers(admin_client_api.get(f"{ORDERS}?location={shop['warehouse'].code}"))
+    assert number not in numbers(admin_client_api.get(f"{ORDERS}?location={shop['store'].code}"))

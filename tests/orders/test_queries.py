@@ -12,10 +12,10 @@ from tests.factories import CustomerFactory, VariantFactory, WarehouseFactory
 
 from .conftest import receive
 
-# Inside the transaction: 1 idempotency key insert, 1 context read (channel, customer, variants,
-# prices, locations), 1 insert of the order with its lines and status change, 1 outbox insert, 3 for
-# the reservation (savepoint, the reservation statement, savepoint release), 1 idempotency response
-# update. Around it: the API key lookup, BEGIN and COMMIT, which Django's query log also lists.
+# Inside the transaction: the idempotency key insert, the context read (channel, customer, variants,
+# prices, locations), the insert of the order with its lines and status change, and the outbox insert.
+# Then 3 for the reservation (savepoint, the reservation statement, savepoint release) and the
+# idempotency response update. Around it: the API key lookup, BEGIN and COMMIT, which Django logs too.
 STATEMENTS_IN_TRANSACTION = 8
 QUERIES_PER_WEB_ORDER = STATEMENTS_IN_TRANSACTION + 3
 
