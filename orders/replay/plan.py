@@ -5,15 +5,15 @@ order exists, and the opening stock can be computed from exactly the units the p
 
 - Complete Journey: every basket is a register sale at its store (`cj-store-<store_id>`), in
   transaction_timestamp order, for the customer with external id `cj-household-<household_id>`.
-- Superstore: every order is a web order served by a warehouse (West region from `wh-west`, the
-  other regions from `wh-central`), for the customer with external id `ss-<Customer ID>`. The file
-  has dates only: an order is placed at 12:00 UTC on its Order Date and shipped at 12:00 UTC on its
-  Ship Date.
+- Superstore: every order is a web order for the customer with external id `ss-<Customer ID>`,
+  placed at 12:00 UTC on its Order Date (the file has dates only). The order service ships each line
+  from the location with the most available units, so each SKU is stocked at one warehouse only, its
+  home: `wh-west` when the West region buys most of its units, else `wh-central`.
 """
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -65,6 +65,8 @@ class PlannedLine:
     name: str
     quantity: int
     prices: LinePrices
+    # Where the units come from: the store of a register sale, the home warehouse of a web order's SKU.
+    location_code: str
     unit_cost: Decimal | None = None
     # The product is missing from the product file: the line sells a placeholder flagged needs_review.
     placeholder: bool = False
@@ -74,15 +76,13 @@ class PlannedLine:
 class PlannedOrder:
     channel: str
     external_ref: str
-    location_code: str
     customer_external_id: str
     placed_at: datetime
+    # The store of a register sale; empty for a web order, whose lines each name their warehouse.
+    location_code: str = ""
     lines: list[PlannedLine] = field(default_factory=list)
     customer_first_name: str = ""
     customer_last_name: str = ""
-    shipped_at: datetime | None = None
-    # Where a web order goes: city, region, postal_code, country.
-    ship_to: dict | None = None
 
     @property
     def units(self) -> int:
@@ -116,7 +116,7 @@ class ReplayPlan:
         units: Counter = Counter()
         for order in self.orders():
             for line in order.lines:
-                units[(line.sku, order.location_code)] += line.quantity
+                units[(line.sku, line.location_code)] += line.quantity
         return units
 
     def placeholder_skus(self) -> dict[str, str]:
@@ -161,7 +161,7 @@ def completejourney_plan(
             )
         missing = row.product_id not in known_products
         plan.missing_product_lines += missing
-        line = _completejourney_line(plan, row, placeholder=missing)
+        line = _completejourney_line(plan, row, location_code=order.location_code, placeholder=missing)
         if line is not None:
             order.lines.append(line)
 
@@ -179,7 +179,7 @@ def completejourney_plan(
     plan.store_ids = sorted(stores, key=lambda store_id: (len(store_id), store_id))
 
 
-def _completejourney_line(plan: ReplayPlan, row: TransactionRow, *, placeholder: bool) -> PlannedLine | None:
+def _completejourney_line(plan: ReplayPlan, row: TransactionRow, *, location_code: str, placeholder: bool) -> PlannedLine | None:
     reason = _line_skip_reason(row.quantity)
     if reason is None:
         try:
@@ -194,7 +194,7 @@ def _completejourney_line(plan: ReplayPlan, row: TransactionRow, *, placeholder:
         return None
     sku = completejourney_sku(row.product_id)
     name = f"Complete Journey product {row.product_id}" if placeholder else sku
-    return PlannedLine(sku=sku, name=name, quantity=row.quantity, prices=prices, placeholder=placeholder)
+    return PlannedLine(sku=sku, name=name, quantity=row.quantity, prices=prices, location_code=location_code, placeholder=placeholder)
 
 
 def superstore_plan(
@@ -210,13 +210,10 @@ def superstore_plan(
             order = orders[row.order_id] = PlannedOrder(
                 channel=WEB,
                 external_ref=row.order_id,
-                location_code=WAREHOUSE_BY_REGION.get(row.region, WAREHOUSE_CENTRAL),
                 customer_external_id=f"{SUPERSTORE_CUSTOMER_PREFIX}{row.customer_id}",
                 customer_first_name=first_name,
                 customer_last_name=last_name,
                 placed_at=_noon(row.order_date),
-                shipped_at=_noon(row.ship_date),
-                ship_to={"city": row.city, "region": row.state, "postal_code": row.postal_code, "country": "US"},
             )
             first_row[row.order_id] = row.row_id
         line = _superstore_line(plan, row, sku=sku_of(row))
@@ -233,7 +230,20 @@ def superstore_plan(
     if limit is not None:
         plan.beyond_limit[WEB] += max(0, len(kept) - limit)
         kept = kept[:limit]
+    _assign_home_warehouses(kept)
     plan.web_orders.extend(kept)
+
+
+def _assign_home_warehouses(orders: list[PlannedOrder]) -> None:
+    """Move each web line from its region's warehouse to its SKU's home: the warehouse that sells the most units of it."""
+    units: dict[str, Counter] = defaultdict(Counter)
+    for order in orders:
+        for line in order.lines:
+            units[line.sku][line.location_code] += line.quantity
+    # Ties go to wh-central, the first warehouse by name.
+    home = {sku: min(counts, key=lambda code: (-counts[code], code)) for sku, counts in units.items()}
+    for order in orders:
+        order.lines = [replace(line, location_code=home[line.sku]) for line in order.lines]
 
 
 def _superstore_line(plan: ReplayPlan, row: SuperstoreRow, *, sku: str) -> PlannedLine | None:
@@ -247,7 +257,10 @@ def _superstore_line(plan: ReplayPlan, row: SuperstoreRow, *, sku: str) -> Plann
     if reason is not None:
         plan.skipped_lines[(WEB, reason)] += 1
         return None
-    return PlannedLine(sku=sku, name=row.product_name, quantity=row.quantity, prices=prices, unit_cost=unit_cost)
+    return PlannedLine(
+        sku=sku, name=row.product_name, quantity=row.quantity, prices=prices, unit_cost=unit_cost,
+        location_code=WAREHOUSE_BY_REGION.get(row.region, WAREHOUSE_CENTRAL),
+    )
 
 
 def plan_build(

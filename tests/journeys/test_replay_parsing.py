@@ -128,7 +128,7 @@ def test_transactions_read_fixture():
 
 def test_superstore_read_fixture():
     rows = list(superstore_read(FIXTURES / "superstore_orders.csv"))
-    assert [row.row_id for row in rows] == [1, 2, 3, 4]
+    assert [row.row_id for row in rows] == [1, 2, 3, 4, 5]
     assert rows[1].product_name == "Stacking Chairs, Rounded Back"
     assert rows[2].customer_name == "Sean O'Donnell"
     assert rows[2].sales == "907.152"
@@ -189,16 +189,16 @@ def test_plan_placeholder_line(fixture_plan):
 
 def test_plan_web_orders(fixture_plan):
     orders = fixture_plan.web_orders
-    assert [order.external_ref for order in orders] == ["US-2015-000001", "CA-2016-000002"]
-    assert [order.location_code for order in orders] == ["wh-west", "wh-central"]
+    assert [order.external_ref for order in orders] == ["US-2015-000001", "CA-2016-000002", "CA-2017-000003"]
+    assert [order.location_code for order in orders] == ["", "", ""]
+    assert [line.location_code for line in orders[0].lines] == ["wh-west"]
+    assert [line.location_code for line in orders[1].lines] == ["wh-central", "wh-central"]
     assert orders[0].customer_external_id == "ss-SO-20335"
     assert (orders[0].customer_first_name, orders[0].customer_last_name) == ("Sean", "O'Donnell")
     assert orders[0].placed_at == datetime(2015, 10, 11, 12, 0, tzinfo=UTC)
-    assert orders[0].shipped_at == datetime(2015, 10, 18, 12, 0, tzinfo=UTC)
-    assert orders[0].ship_to == {"city": "Fort Lauderdale", "region": "Florida", "postal_code": "33311", "country": "US"}
     assert [line.sku for line in orders[0].lines] == ["SS-FUR-BO-1-2"]
     assert [line.sku for line in orders[1].lines] == ["SS-FUR-BO-1", "SS-FUR-CH-1"]
-    assert sum(order.sales for order in orders) == Decimal("1901.05")
+    assert sum(order.sales for order in orders) == Decimal("2184.54")
     assert orders[0].lines[0].unit_cost == Decimal("235.2926")
 
 
@@ -207,15 +207,22 @@ def test_plan_units_sold_per_location(fixture_plan):
     assert units[("CJ-1001", "cj-store-12")] == 2
     assert units[("CJ-1001", "cj-store-34")] == 1
     assert units[("CJ-1004", "cj-store-34")] == 32623
-    assert units[("SS-FUR-BO-1-2", "wh-west")] == 4
+    assert units[("SS-FUR-BO-1-2", "wh-west")] == 5
     assert len(units) == 8
+
+
+def test_plan_stocks_sku_at_one_warehouse(fixture_plan):
+    # Pine Bookcase sells 4 units in the West and 1 in Central: the Central order ships from wh-west.
+    central_order = fixture_plan.web_orders[2]
+    assert central_order.lines[0].sku == "SS-FUR-BO-1-2"
+    assert central_order.lines[0].location_code == "wh-west"
 
 
 def test_plan_limits(fixture_plan):
     plan = plan_build(data_dir=FIXTURES, limit_baskets=1, limit_orders=1)
     assert [order.external_ref for order in plan.register_sales] == ["900003"]
     assert [order.external_ref for order in plan.web_orders] == ["US-2015-000001"]
-    assert plan.beyond_limit == {POS: 2, WEB: 1}
+    assert plan.beyond_limit == {POS: 2, WEB: 2}
     # Every store of the file is kept, so the locations do not depend on the limit.
     assert plan.store_ids == ["12", "34"]
 
