@@ -1,5 +1,7 @@
 """Orders over HTTP: web orders, register sales, order lists and details, and status changes."""
 
+from decimal import Decimal, InvalidOperation
+
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from commerce.access import ALL_STAFF, AccessPolicy, Rule, allowed_location_ids, api_key_of, check_location, role_of
 from commerce.errors import Forbidden, NotFound, ValidationFailed
 from commerce.fields import MoneyField, QuantityField
+from commerce.money import MAX_AMOUNT
 from commerce.idempotency import idempotent
 from commerce.models import Role, Scope
 from customers.models import Customer
@@ -28,14 +31,24 @@ HISTORICAL_LINE_FIELDS = ("unit_price", "discount_amount", "line_total", "unit_c
 # Requests
 
 
+class OrderMoneyField(MoneyField):
+    """MoneyField that also rejects numbers too large to quantize (such as 1e308) with a 400."""
+
+    def to_internal_value(self, data) -> Decimal:
+        try:
+            return super().to_internal_value(data)
+        except InvalidOperation:
+            raise serializers.ValidationError(f"{data!r} is larger than the maximum {MAX_AMOUNT}.", code="amount_too_large") from None
+
+
 class OrderLineRequestSerializer(serializers.Serializer):
     sku = serializers.CharField(required=False, max_length=64)
     variant = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="A variant id, instead of sku.")
     quantity = QuantityField()
-    expected_unit_price = MoneyField(required=False, help_text="The unit price the customer saw; a different current price fails with price_changed.")
-    unit_price = MoneyField(required=False, help_text="Imports only (administrators): the historical unit price.")
-    discount_amount = MoneyField(required=False, help_text="Imports only: the historical discount of the line.")
-    line_total = MoneyField(required=False, help_text="Imports only: quantity x unit price - discount, as charged.")
+    expected_unit_price = OrderMoneyField(required=False, help_text="The unit price the customer saw; a different current price fails with price_changed.")
+    unit_price = OrderMoneyField(required=False, help_text="Imports only (administrators): the historical unit price.")
+    discount_amount = OrderMoneyField(required=False, help_text="Imports only: the historical discount of the line.")
+    line_total = OrderMoneyField(required=False, help_text="Imports only: quantity x unit price - discount, as charged.")
     unit_cost = serializers.DecimalField(required=False, max_digits=14, decimal_places=4, min_value=0, help_text="Imports only: the unit cost at sale time.")
 
     def validate(self, attrs):
@@ -73,7 +86,7 @@ class OrderRequestSerializer(serializers.Serializer):
 
 
 class WebOrderRequestSerializer(OrderRequestSerializer):
-    shipping_total = MoneyField(required=False)
+    shipping_total = OrderMoneyField(required=False)
 
 
 class RegisterSaleRequestSerializer(OrderRequestSerializer):

@@ -139,7 +139,17 @@ def _coerce_lines(lines: Iterable[OrderLineInput | dict]) -> list[OrderLineInput
 def _amount(value, *, field: str, currency: str) -> Decimal | None:
     if value is None:
         return None
-    return quantize(parse_amount(value, field=field, currency=currency), currency)
+    try:
+        amount = parse_amount(value, field=field, currency=currency)
+    except InvalidOperation:
+        # parse_amount cannot quantize numbers beyond the decimal context's precision (1e308, say).
+        raise _amount_too_large(field, value) from None
+    return quantize(amount, currency)
+
+
+def _amount_too_large(field: str, value) -> ValidationFailed:
+    return ValidationFailed(f"{field} {value} is larger than the maximum {MAX_AMOUNT}.", code="amount_too_large",
+                            fields={field: [f"At most {MAX_AMOUNT}."]})
 
 
 def _match_variants(lines: Sequence[OrderLineInput], context: OrderContext) -> list[ResolvedVariant]:
@@ -224,7 +234,8 @@ def _unit_cost(value, *, field: str) -> Decimal:
     except (InvalidOperation, ValueError):
         raise ValidationFailed(f"{field} {value!r} is not a number: send a decimal string such as \"4.25\".",
                                code="invalid_amount", fields={field: ["Not a number."]}) from None
-    if not cost.is_finite() or cost < 0 or cost != cost.quantize(Decimal("0.0001")) or cost > MAX_AMOUNT:
+    # The range check comes before the quantize, which fails on numbers beyond the context's precision.
+    if not cost.is_finite() or cost < 0 or cost > MAX_AMOUNT or cost != cost.quantize(Decimal("0.0001")):
         raise ValidationFailed(f"{field} {value} is invalid: send zero or more with at most 4 decimal places.",
                                code="invalid_amount", fields={field: ["Zero or more, at most 4 decimal places."]})
     return cost
@@ -520,9 +531,9 @@ def order_place_web(
         existing = _existing_order(channel_id=context.channel_id, external_ref=external_ref)
         if existing is not None:
             return existing, False
-        shipping = parse_amount(shipping_total, field="shipping_total", currency=context.currency)
+        shipping = _amount(shipping_total, field="shipping_total", currency=context.currency)
         priced = _price_lines(requested, _match_variants(requested, context), channel=Channel.WEB, currency=context.currency)
-        totals = _totals(priced, shipping_total=quantize(shipping, context.currency), currency=context.currency)
+        totals = _totals(priced, shipping_total=shipping, currency=context.currency)
         _assign_locations(priced, context.choices)
         order_customer_id = _customer_id(context_customer_id=context.customer_id, customer_id=customer_id, customer_identity=customer_identity)
 

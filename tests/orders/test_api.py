@@ -142,6 +142,18 @@ def test_rejected_order_key_may_be_reused(storefront_client, shop):
         ({"lines": [{"sku": "MUG-1", "quantity": 1}], "external_ref": "x" * 101}, 400, "invalid"),
         ({"lines": [{"sku": "MUG-1", "quantity": 1, "unit_price": "1.00"}]}, 403, "import_fields_forbidden"),
         ({"lines": [{"sku": "MUG-1", "quantity": 1}], "placed_at": "2017-01-01T00:00:00Z"}, 403, "import_fields_forbidden"),
+        (None, 400, "invalid"),
+        ("lines", 400, "invalid"),
+        ({"lines": [None]}, 400, "invalid"),
+        ({"lines": [{"sku": None, "quantity": 1}]}, 400, "invalid"),
+        ({"lines": [{"sku": 12345, "quantity": 1}]}, 400, "unknown_sku"),
+        ({"lines": [{"sku": "x" * 65, "quantity": 1}]}, 400, "invalid"),
+        ({"lines": [{"variant": "abc", "quantity": 1}]}, 400, "invalid"),
+        ({"lines": [{"sku": "MUG-1", "quantity": 1}], "customer": "abc"}, 400, "invalid"),
+        ({"lines": [{"sku": "MUG-1", "quantity": 1}], "customer": {"id": 10**30}}, 400, "invalid"),
+        ({"lines": [{"sku": "MUG-1", "quantity": 1}], "shipping_total": 1e308}, 400, "invalid"),
+        ({"lines": [{"sku": "MUG-1", "quantity": 1}], "shipping_total": "Infinity"}, 400, "invalid"),
+        ({"lines": [{"sku": "MUG-1", "quantity": 1}] * 501}, 400, "invalid"),
     ],
 )
 def test_bad_web_order_writes_nothing(storefront_client, shop, body, status, code):

@@ -275,6 +275,23 @@ def test_huge_total_rejected(channels):
     assert error.value.code == "amount_too_large"
 
 
+@pytest.mark.parametrize(
+    ("line", "shipping_total", "code"),
+    [
+        (OrderLineInput(sku="{sku}", quantity=1), "1e308", "amount_too_large"),
+        (OrderLineInput(sku="{sku}", quantity=1, unit_price="1e308"), "0", "amount_too_large"),
+        (OrderLineInput(sku="{sku}", quantity=1, unit_price="1.00", unit_cost="1e308"), "0", "invalid_amount"),
+    ],
+)
+def test_amounts_beyond_precision_rejected(channels, line, shipping_total, code):
+    variant, warehouse = VariantFactory(), WarehouseFactory()
+    receive(variant, warehouse, 5)
+    line = OrderLineInput(**{**line.__dict__, "sku": variant.sku})
+    with pytest.raises(ValidationFailed) as error:
+        place(line, shipping_total=shipping_total)
+    assert error.value.code == code
+
+
 def test_future_placed_at_rejected(channels):
     variant, warehouse = VariantFactory(), WarehouseFactory()
     receive(variant, warehouse, 5)
