@@ -20,7 +20,7 @@ from customers.models import Customer
 from inventory.models import Location
 
 from .models import Order, OrderLine, OrderStatus
-from .selectors import customer_order_list, order_get, order_list
+from .selectors import customer_order_list, order_get, order_list, order_number_is_plausible
 from .services import MAX_LINES, OrderLineInput, order_cancel, order_complete, order_place_web, order_record_register_sale, order_ship
 
 # The largest id PostgreSQL's bigint holds; larger ids in a request are rejected before any query.
@@ -348,6 +348,12 @@ class OrderTransitionView(GenericAPIView):
     permission_classes = [AccessPolicy]
     serializer_class = StatusChangeRequestSerializer
     transition = staticmethod(order_cancel)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Before the idempotency block, which stores the request path: a path with NUL cannot be stored.
+        if not order_number_is_plausible(kwargs["number"]):
+            raise NotFound(f"Order {kwargs['number']!r} does not exist.", code="order_not_found")
 
     def check_order(self, request, order: Order) -> None:
         """Staff act only on orders of their locations; API keys only on the web orders they placed."""

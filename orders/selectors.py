@@ -149,8 +149,15 @@ def order_list(*, location_ids: set[int] | None, web_only: bool = False) -> Quer
     return orders_visible(location_ids=location_ids, web_only=web_only).select_related("channel", "location").order_by("-placed_at", "-id")
 
 
+def order_number_is_plausible(number: str) -> bool:
+    """Tell whether `number` could be an order number: not too long, and free of NUL, which PostgreSQL rejects in text."""
+    return 0 < len(number) <= Order._meta.get_field("number").max_length and "\x00" not in number
+
+
 def order_get(*, number: str, location_ids: set[int] | None, web_only: bool = False) -> Order | None:
     """Return the order with `number`, its lines and status history, or None when the caller may not see it."""
+    if not order_number_is_plausible(number):
+        return None
     return _with_details(orders_visible(location_ids=location_ids, web_only=web_only)).filter(number=number).first()
 
 

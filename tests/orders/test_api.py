@@ -599,3 +599,31 @@ def test_location_filter_matches_split_orders(admin_client_api, shop, channels):
     assert number in numbers(admin_client_api.get(f"{ORDERS}?location={shop['other_store'].code}"))
     assert number in numbers(admin_client_api.get(f"{ORDERS}?location={shop['warehouse'].code}"))
     assert number not in numbers(admin_client_api.get(f"{ORDERS}?location={shop['store'].code}"))
+
+
+@pytest.mark.parametrize("path", [f"{ORDERS}%00/", f"{ORDERS}{'9' * 40}/", f"{ORDERS}?number=%00", f"{ORDERS}?location=%00", f"{ORDERS}?channel=%00"])
+def test_nul_and_long_numbers_in_reads(admin_client_api, orders, path):
+    response = admin_client_api.get(path)
+    assert response.status_code in (400, 404)
+    assert set(response.json()) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize("action", ["cancel", "ship", "complete"])
+def test_nul_number_in_transition(admin_client_api, orders, action):
+    before = row_counts()
+    assert_error_body(post(admin_client_api, f"{ORDERS}%00/{action}/", {}), 404, "order_not_found")
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lines": [{"sku": "MUG\x00", "quantity": 1}]},
+        {"lines": [{"sku": "MUG-1", "quantity": 1}], "external_ref": "a\x00"},
+        {"lines": [{"sku": "MUG-1", "quantity": 1}], "customer": {"email": "a\x00@example.com"}},
+    ],
+)
+def test_nul_in_order_body(admin_client_api, shop, body):
+    before = row_counts()
+    assert_error_body(post(admin_client_api, ORDERS, body), 400, "invalid")
+    assert row_counts() == before
