@@ -1,7 +1,7 @@
 """84.51 "The Complete Journey" product file (completejourney_products.csv).
 
 Each row is one product with one variant, SKU CJ-<product_id>. The category path is
-department > product_category > product_type, leaving out blank levels. The brand column holds
+department > product_category > product_type, leaving out blank levels. The brand column contains
 "National" or "Private" and becomes the Brand. The file has no product names or prices, so the name
 is the most specific category name with the package size.
 """

@@ -83,9 +83,10 @@ def import_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress_factory=None,
 ) -> FileReport:
-    """Import the file at `path` and return its report. A file that cannot be read as a catalog file
-    comes back with `failure` set; a header problem stops it before any write, an undecodable line
-    stops it there. Bad rows are counted and logged, never raised.
+    """Import the file at `path` and return its report. Bad rows are counted and logged, never raised.
+
+    A file that cannot be read as a catalog file comes back with `failure` set. A header problem stops
+    it before any write, and a line that is not UTF-8 stops it at that line.
 
     `progress_factory(total=..., desc=...)` makes a progress bar (a tqdm) or is None for none.
     """

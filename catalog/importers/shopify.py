@@ -2,7 +2,7 @@
 
 Rows sharing a Handle are one product, one variant per row. The first row of a handle carries the
 product columns (Title, Body (HTML), Vendor, Product Category, Type, Tags, Status) and the option
-names; later rows may leave them blank and add only variant columns. Rows that carry neither a
+names. Later rows may leave them blank and add only variant columns. Rows that carry neither a
 Variant SKU nor a price nor an option value are image rows and are skipped.
 
 Mapping: Vendor is the brand; Product Category (else Type) is the category path; Variant Price is the
@@ -112,34 +112,40 @@ class ShopifyFormat(CatalogFormat):
                 variants.append(variant)
         if not variants:
             return
-        source_data = {}
-        if first.get("Tags"):
-            source_data["tags"] = [tag.strip() for tag in first["Tags"].split(",") if tag.strip()]
-        if first.get("Type"):
-            source_data["type"] = first["Type"]
-        if "Status" in first and first["Status"]:
-            is_active = first["Status"].lower() == "active"
-        elif first.get("Published"):
-            is_active = _true(first["Published"])
-        else:
-            is_active = True
+
         category = first.get("Product Category") or first.get("Type") or ""
         yield ProductRecord(
             line=first_line,
             source=SOURCE,
             source_ref=handle,
-            fields={
-                "name": title,
-                "description": first.get("Body (HTML)", ""),
-                "handle": handle,
-                "is_active": is_active,
-                "source_data": source_data,
-            },
+            fields=self._product_fields(first),
             brand=first.get("Vendor") or None,
             category_path=category or None,
             variants=variants,
             barcode_source=SOURCE,
         )
+
+    @staticmethod
+    def _product_fields(first: dict) -> dict:
+        """Map the product columns of a handle's first row to Product fields."""
+        source_data = {}
+        if first.get("Tags"):
+            source_data["tags"] = [tag.strip() for tag in first["Tags"].split(",") if tag.strip()]
+        if first.get("Type"):
+            source_data["type"] = first["Type"]
+        if first.get("Status"):
+            is_active = first["Status"].lower() == "active"
+        elif first.get("Published"):
+            is_active = _true(first["Published"])
+        else:
+            is_active = True
+        return {
+            "name": first["Title"],
+            "description": first.get("Body (HTML)", ""),
+            "handle": first["Handle"],
+            "is_active": is_active,
+            "source_data": source_data,
+        }
 
     @staticmethod
     def _is_image_row(row: dict) -> bool:

@@ -46,7 +46,7 @@ class _LinePrice:
 
 @dataclass
 class _FirstSeen:
-    """What the import keeps per (Product ID, Product Name): the first line and the first priced line."""
+    """The first line and the first line with valid numbers of one (Product ID, Product Name)."""
 
     row_id: int
     line: int

@@ -49,14 +49,15 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Do not show a progress bar (it is shown only when stdout is a terminal).")
 
     def handle(self, *args, **options):
-        files: list[Path] = options["files"]
+        # call_command() passes options without argparse's type conversion, so convert here too.
+        files = [Path(path) for path in options["files"]]
         missing = [str(path) for path in files if not path.is_file()]
         if missing:
             raise CommandError(f"File not found: {', '.join(missing)}. Check the path; nothing was imported.")
         if options["batch_size"] < 1:
             raise CommandError(f"--batch-size must be at least 1, got {options['batch_size']}.")
 
-        error_path = options["errors"]
+        error_path = Path(options["errors"]) if options["errors"] else None
         if error_path is None:
             handle = tempfile.NamedTemporaryFile(prefix="import_catalog_errors_", suffix=".csv", delete=False)
             handle.close()
