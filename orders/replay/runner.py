@@ -19,8 +19,8 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 
-from catalog.models import Channel, Variant
-from catalog.services import channel_get_or_create_web, variant_get_or_create_placeholder
+from catalog.models import Channel, Variant, VariantPrice
+from catalog.services import channel_get_or_create_web, variant_get_or_create_placeholder, variant_price_set
 from commerce.errors import DomainError
 from commerce.fields import MAX_QUANTITY
 from customers.services import customer_get_or_create_by_identity
@@ -304,6 +304,29 @@ def _batch_replay(batch: list[PlannedOrder], *, replay_one, channel_code: str, r
                 result.created[channel_code] += 1
             else:
                 result.already_there[channel_code] += 1
+
+
+def shelf_prices_fill(plan: ReplayPlan, *, channels: Iterable[Channel]) -> int:
+    """Give each register-sale SKU of the plan without a base price the shelf price of its latest replayed line.
+
+    The Complete Journey products have no price list, so this lets the demo's registers and shop sell
+    them. Prices already set are kept. Returns the prices written.
+    """
+    latest: dict[str, tuple] = {}
+    for order in plan.register_sales:
+        for line in order.lines:
+            if line.prices.unit_price > 0:
+                latest[line.sku] = (order.placed_at, line.prices.unit_price)
+    variants = {variant.sku: variant for variant in Variant.objects.filter(sku__in=list(latest))}
+    written = 0
+    with transaction.atomic():
+        for channel in channels:
+            priced = set(VariantPrice.objects.filter(channel=channel, variant__sku__in=list(latest)).values_list("variant__sku", flat=True))
+            for sku in sorted(set(variants) - priced):
+                # NOTE: weighed items (produce, meat) carry the price of one counted unit, not a price per pound.
+                variant_price_set(variant=variants[sku], channel=channel, amount=latest[sku][1])
+                written += 1
+    return written
 
 
 def channel_figures(channel: Channel) -> ChannelFigures:

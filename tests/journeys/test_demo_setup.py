@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.test import override_settings
 
 from backoffice.management.commands.demo_setup import demo_accounts_ensure
-from catalog.models import Barcode, Channel, Variant
+from catalog.models import Barcode, Channel, Variant, VariantPrice
 from commerce.api_keys import ApiKeyAuthentication
 from commerce.models import ApiKey, Role, StaffProfile
 from inventory.models import Location, StockLevel, StockMovement
@@ -66,6 +66,15 @@ def test_demo_setup_catalog_and_locations(demo_output):
     assert set(Channel.objects.values_list("code", "currency")) == {("web", "USD"), ("pos", "USD")}
 
 
+def test_demo_setup_fills_shelf_prices(demo_output):
+    sold_skus = set(OrderLine.objects.filter(line_total__gt=0).values_list("sku", flat=True))
+    for channel in ("pos", "web"):
+        priced = set(VariantPrice.objects.filter(channel__code=channel).values_list("variant__sku", flat=True))
+        assert sold_skus <= priced
+    # The sample's only line of product 995211 sold 1 unit for 1.88 after a 0.61 loyalty discount.
+    assert VariantPrice.objects.get(variant__sku="CJ-995211", channel__code="pos").amount == Decimal("2.49")
+
+
 def test_demo_setup_stock_ends_at_margin(demo_output):
     levels = StockLevel.objects.all()
     assert levels.filter(location__kind=Location.STORE).count() == levels.count()
@@ -108,6 +117,7 @@ def test_demo_setup_second_run_adds_nothing(demo_output):
     assert (Order.objects.count(), OrderLine.objects.count(), StockMovement.objects.count()) == (orders, lines, movements)
     assert ApiKey.objects.filter(name="storefront").count() == 1
     assert "kept the existing key" in second
+    assert "Base prices set from the replayed shelf prices: 0." in second
     assert "api_key_create" in second
     assert f"0 placed now, {SAMPLE_BASKETS} already there" in second
     assert "cashier" in second

@@ -17,7 +17,7 @@ from commerce.models import ApiKey, Role, Scope, StaffProfile
 from inventory.models import Location
 from orders.management.commands.replay import report_write
 from orders.replay.plan import WAREHOUSE_CENTRAL, plan_build, store_code
-from orders.replay.runner import catalog_import, replay_run
+from orders.replay.runner import catalog_import, channels_ensure, replay_run, shelf_prices_fill
 from orders.replay.sources import COMPLETEJOURNEY_PRODUCTS, COMPLETEJOURNEY_TRANSACTIONS, ReplayDataError
 
 SAMPLE_DIR = Path(settings.BASE_DIR) / "demo" / "sample"
@@ -44,7 +44,9 @@ Accounts (usernames): admin (superuser), manager and cashier at the first store,
 --reset-passwords). The storefront key (scopes {' '.join(STOREFRONT_SCOPES)}) is printed once, when it
 is made; a key named "{STOREFRONT_KEY_NAME}" that is not revoked is kept.
 
-Running the command again adds nothing twice and prints the existing accounts."""
+Complete Journey products get base prices on both channels from the shelf price of their latest
+replayed line, where they have none. Running the command again adds nothing twice and prints the
+existing accounts."""
 
 
 def demo_data_dir() -> tuple[Path, bool]:
@@ -87,6 +89,8 @@ class Command(BaseCommand):
         progress_factory = (lambda total, label: tqdm(total=total, desc=label, unit="orders", file=sys.stderr)) if show_progress else None
         result = replay_run(plan, progress_factory=progress_factory)
         report_write(self.stdout, plan, result, seconds=time.monotonic() - started)
+        prices = shelf_prices_fill(plan, channels=channels_ensure().values())
+        self.stdout.write(f"Base prices set from the replayed shelf prices: {prices}.")
 
         first_store = Location.objects.get(code=store_code(plan.store_ids[0]))
         warehouse = Location.objects.get(code=WAREHOUSE_CENTRAL)
