@@ -367,3 +367,21 @@ def test_queries_per_batch_constant(tmp_path):
     rerun_large, report = queries(big_file("large.csv", 2000, 200), batch_size=200)
     assert report.unchanged == 200
     assert rerun_small == rerun_large < large
+
+
+def test_superstore_price_change_is_update(tmp_path):
+    run_import(SUPERSTORE, tmp_path=tmp_path)
+    changed = tmp_path / "superstore_orders.csv"
+    changed.write_text(SUPERSTORE.read_text().replace("Ring Binder,3.0,1,0.333,1.00", "Ring Binder,3.5,1,0.333,1.00"))
+    output, _ = run_import(changed, tmp_path=tmp_path)
+    assert "0 created, 1 updated, 5 unchanged" in summary_line(output, "superstore_orders.csv")
+    # 3.5 / 0.667 = 5.2474 -> 5.25
+    assert VariantPrice.objects.get(variant__sku="SS-OFF-BI-10000004").amount == Decimal("5.25")
+    assert Variant.objects.get(sku="SS-OFF-BI-10000004").unit_cost == Decimal("2.5000")
+
+
+def test_no_progress_bar_without_terminal(tmp_path, capsys):
+    out = StringIO()
+    call_command("import_catalog", str(OFF), errors=str(tmp_path / "errors.csv"), stdout=out)
+    assert "4 created" in out.getvalue()
+    assert capsys.readouterr().err == ""
