@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from catalog.models import Channel, Variant, VariantPrice
-from catalog.services import channel_get_or_create_web, variant_get_or_create_placeholder, variant_price_set
+from catalog.services import variant_get_or_create_placeholder, variant_price_set
 from commerce.errors import DomainError
 from commerce.fields import MAX_QUANTITY
 from customers.services import customer_get_or_create_by_identity
@@ -84,11 +84,13 @@ def channels_ensure() -> dict[str, Channel]:
     """Return the web and register channels, creating them in the default currency when missing."""
     from django.conf import settings
 
-    web = channel_get_or_create_web()
-    pos, _created = Channel.objects.get_or_create(
-        code=Channel.POS, defaults={"name": CHANNEL_NAMES[POS], "currency": settings.DEFAULT_CURRENCY}
-    )
-    return {WEB: web, POS: pos}
+    # NOTE: catalog.services has no service for channels yet, so they are created here directly.
+    channels = {}
+    for code in (WEB, POS):
+        channels[code], _created = Channel.objects.get_or_create(
+            code=code, defaults={"name": CHANNEL_NAMES[code], "currency": settings.DEFAULT_CURRENCY}
+        )
+    return channels
 
 
 def variants_resolve(plan: ReplayPlan, result: ReplayResult) -> dict[str, int]:
