@@ -61,6 +61,8 @@ def replay_output(django_db_setup, django_db_blocker):
         with transaction.atomic():
             output = StringIO()
             call_command("replay", "--data-dir", str(data_dir), "--no-progress", stdout=output)
+            # Shown by `pytest -rP`, for the record of the figures and the time taken.
+            print(output.getvalue())
             yield output.getvalue()
             transaction.set_rollback(True)
 
