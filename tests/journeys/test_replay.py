@@ -108,8 +108,8 @@ def test_placeholder_lines_flagged(replay_output):
 
 
 def test_stock_ledger_matches_sales(replay_output):
-    # One query over every stock level: on hand must equal the sum of its movements, and also the
-    # opening stock received minus the units the orders took from there; nothing may stay reserved.
+    # One query checks every stock level. On hand must equal the sum of its movements and also the
+    # opening stock received minus the units the orders took from there. Nothing may stay reserved.
     with connection.cursor() as cursor:
         cursor.execute(
             """
