@@ -1,4 +1,4 @@
-"""Benchmark the replay: register sales and web orders placed per second, beside a round-trip baseline.
+"""Benchmark the replay: milliseconds per register sale and per web order, beside a round-trip baseline.
 
 Run: .venv/bin/python bench/replay.py [--baskets N] [--orders M]
 
