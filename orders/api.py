@@ -21,10 +21,8 @@ from inventory.models import Location
 
 from .models import Order, OrderLine, OrderStatus
 from .selectors import customer_order_list, order_get, order_list, order_number_is_plausible
-from .services import MAX_LINES, OrderLineInput, order_cancel, order_complete, order_place_web, order_record_register_sale, order_ship
+from .services import MAX_ID, MAX_LINES, OrderLineInput, order_cancel, order_complete, order_place_web, order_record_register_sale, order_ship
 
-# The largest id PostgreSQL's bigint holds; larger ids in a request are rejected before any query.
-MAX_ID = 2**63 - 1
 HISTORICAL_LINE_FIELDS = ("unit_price", "discount_amount", "line_total", "unit_cost")
 
 

@@ -41,6 +41,8 @@ ORDER_REFERENCE = "order"
 MAX_LINES = 500
 # How often a web order chooses its locations again when concurrent orders took the units first.
 PLACEMENT_ATTEMPTS = 3
+# The largest id a bigint column holds.
+MAX_ID = 2**63 - 1
 # Register clocks may run a little ahead of the server's; a sale further in the future is rejected.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -108,7 +110,11 @@ class Totals:
 
 
 def _coerce_lines(lines: Iterable[OrderLineInput | dict]) -> list[OrderLineInput]:
-    coerced = [line if isinstance(line, OrderLineInput) else OrderLineInput(**line) for line in lines]
+    try:
+        coerced = [line if isinstance(line, OrderLineInput) else OrderLineInput(**line) for line in lines]
+    except TypeError as error:
+        raise ValidationFailed(f"A line is not of the form {{sku or variant_id, quantity, ...}}: {error}.",
+                               code="invalid_line", fields={"lines": [str(error)]}) from None
     if not coerced:
         raise ValidationFailed("The order has no lines: send at least one line with a SKU and a quantity.",
                                code="no_lines", fields={"lines": ["At least one line is required."]})
@@ -128,6 +134,9 @@ def _coerce_lines(lines: Iterable[OrderLineInput | dict]) -> list[OrderLineInput
                 f"Line {index + 1}: quantity {line.quantity!r} is invalid: send a whole number from 1 to {MAX_QUANTITY}.",
                 code="invalid_quantity", fields={f"{field}.quantity": [f"A whole number from 1 to {MAX_QUANTITY}."]},
             )
+        if line.variant_id is not None and (isinstance(line.variant_id, bool) or not isinstance(line.variant_id, int) or not 0 < line.variant_id <= MAX_ID):
+            raise ValidationFailed(f"Line {index + 1}: variant id {line.variant_id!r} is invalid: send the id of a variant.",
+                                   code="invalid_line", fields={f"{field}.variant": ["Not a variant id."]})
         if bool(line.sku) == (line.variant_id is not None):
             raise ValidationFailed(
                 f"Line {index + 1} names {'both a SKU and a variant' if line.sku else 'neither a SKU nor a variant'}: send exactly one of sku or variant.",
@@ -293,6 +302,12 @@ def _external_ref(external_ref: str) -> str:
 
 
 # Customers
+
+
+def _check_customer_id(customer_id) -> None:
+    if customer_id is not None and (isinstance(customer_id, bool) or not isinstance(customer_id, int) or not 0 < customer_id <= MAX_ID):
+        raise ValidationFailed(f"Customer id {customer_id!r} is invalid: send the id of a customer.", code="customer_not_found",
+                               fields={"customer.id": ["Not a customer id."]})
 
 
 def _customer_id(*, context_customer_id: int | None, customer_id: int | None, customer_identity: dict | None) -> int | None:
@@ -520,6 +535,7 @@ def order_place_web(
     external_ref = _external_ref(external_ref)
     placed_at = _placed_at(placed_at)
     with transaction.atomic(savepoint=False):
+        _check_customer_id(customer_id)
         context = order_context_read(
             channel=Channel.WEB, skus=[line.sku for line in requested if line.sku],
             variant_ids=[line.variant_id for line in requested if line.variant_id is not None],
@@ -582,6 +598,7 @@ def order_record_register_sale(
         if not (location.is_active and location.sells_in_store):
             raise ValidationFailed(f"Location {location.code} does not sell in store: record the sale at a store.",
                                    code="location_not_selling", fields={"location": ["Does not sell in store."]})
+        _check_customer_id(customer_id)
         context = order_context_read(
             channel=Channel.POS, skus=[line.sku for line in requested if line.sku],
             variant_ids=[line.variant_id for line in requested if line.variant_id is not None],

@@ -222,6 +222,9 @@ def test_web_price_differs_from_register_price(channels):
         ({"sku": "{sku}", "quantity": 1, "expected_unit_price": "1.999"}, "too_many_decimals"),
         ({"sku": "{sku}", "quantity": 1, "expected_unit_price": "abc"}, "invalid_amount"),
         ({"quantity": 1}, "invalid_line"),
+        ({"variant_id": 10**30, "quantity": 1}, "invalid_line"),
+        ({"variant_id": "7", "quantity": 1}, "invalid_line"),
+        ({"sku": "{sku}", "quantity": 1, "colour": "red"}, "invalid_line"),
     ],
 )
 def test_bad_line_rejected(channels, line, code):
@@ -318,6 +321,15 @@ def test_unknown_customer_rejected(channels):
         place({"sku": variant.sku, "quantity": 1}, customer_id=99999999)
     assert error.value.code == "customer_not_found"
     assert row_counts() == before
+
+
+@pytest.mark.parametrize("customer_id", [10**30, "12", 0])
+def test_invalid_customer_id_rejected(channels, customer_id):
+    variant, warehouse = VariantFactory(), WarehouseFactory()
+    receive(variant, warehouse, 5)
+    with pytest.raises(ValidationFailed) as error:
+        place({"sku": variant.sku, "quantity": 1}, customer_id=customer_id)
+    assert error.value.code == "customer_not_found"
 
 
 def test_merged_customer_resolves_to_kept(channels):
