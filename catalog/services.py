@@ -334,10 +334,3 @@ def variant_get_or_create_placeholder(*, sku: str, name: str, source: str) -> tu
         return Variant.objects.get(sku=clean_sku), False
     return variant, True
 
-
-def channel_get_or_create_web() -> Channel:
-    """Return the online shop channel, creating it in the default currency when missing."""
-    from django.conf import settings
-
-    channel, _ = Channel.objects.get_or_create(code=Channel.WEB, defaults={"name": "Online shop", "currency": settings.DEFAULT_CURRENCY})
-    return channel

@@ -1,4 +1,4 @@
-"""What every catalog file format produces: product records and rejected rows, read as a stream."""
+"""Product records and rejected rows, the output of every catalog file format, read as a stream."""
 
 import csv
 from collections.abc import Iterator

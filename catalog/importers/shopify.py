@@ -5,9 +5,9 @@ product columns (Title, Body (HTML), Vendor, Product Category, Type, Tags, Statu
 names. Later rows may leave them blank and add only variant columns. Rows that carry neither a
 Variant SKU nor a price nor an option value are image rows and are skipped.
 
-Mapping: Vendor is the brand; Product Category (else Type) is the category path; Variant Price is the
-web channel's base price; Cost per item is the unit cost; Variant Barcode is added as a GTIN (a code
-with a bad check digit rejects the row). Status "active" (or, without a Status column, Published
+Mapping: Vendor is the brand, and Product Category (else Type) is the category path. Variant Price is
+the web channel's base price and Cost per item the unit cost. Variant Barcode is added as a GTIN, and
+a code with a bad check digit rejects the row. Status "active" (or, without a Status column, Published
 "true") makes the product active. Tags and Type are kept in the product's source data.
 Variant Compare At Price is read but not stored: the catalog keeps one base price per channel.
 
