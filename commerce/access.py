@@ -1,4 +1,4 @@
-"""Who may call what: API keys by scope, staff by role, and store staff only at their own locations.
+"""Access rules: API keys by scope, staff by role, and store staff only at their own locations.
 
 A view declares `access = {"GET": Rule(...), "POST": Rule(...)}` (keys are HTTP methods, or DRF action
 names such as "list" and "retrieve"); `AccessPolicy` enforces it. Superusers act as administrators.
@@ -73,7 +73,7 @@ class AccessPolicy(BasePermission):
 
 
 def allowed_location_ids(request) -> set[int] | None:
-    """The location ids the caller may see and change, or None when the caller is not bound to locations."""
+    """Return the location ids the caller may see and change, or None when the caller is not bound to locations."""
     if api_key_of(request) is not None:
         return None
     user = request.user

@@ -15,7 +15,7 @@ class WhoAmISerializer(serializers.Serializer):
 
 
 class WhoAmIView(APIView):
-    """Who the caller is: a staff member with a role and locations, or an API key with scopes."""
+    """The caller: a staff member with a role and locations, or an API key with scopes."""
 
     permission_classes = [AccessPolicy]
     access = {"GET": Rule(scope=Scope.CATALOG_READ, roles=ALL_STAFF)}

@@ -6,6 +6,7 @@ Body: {"code": "<stable machine code>", "message": "<names the value and the nex
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -132,6 +133,12 @@ def api_exception_handler(exc, context):
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
         return Response({"code": code, "message": template.format(detail=detail), "fields": {}}, status=exc.status_code, headers=headers)
+
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (out of range, too long) that validation let through.
+        logger.warning("Database rejected a value in %s %s: %s", request.method if request else "-", request.path if request else "-", exc)
+        body = {"code": "invalid_value", "message": f"A value in the request cannot be stored: {str(exc).splitlines()[0]}. Correct it and send the request again.", "fields": {}}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     logger.exception(
         "Unexpected error in %s %s (view %s)",

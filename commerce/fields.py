@@ -11,7 +11,7 @@ MAX_QUANTITY = 1_000_000
 
 
 class QuantityField(serializers.IntegerField):
-    """A whole number of units, 1 to MAX_QUANTITY unless told otherwise; strings like "abc" are rejected."""
+    """A whole number of units, 1 to MAX_QUANTITY by default; strings like "abc" are rejected."""
 
     default_error_messages = {
         "invalid": "{input!r} is not a whole number of units: send an integer such as 1.",

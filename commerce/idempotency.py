@@ -1,7 +1,7 @@
 """Exactly-once POSTs: the first response to an `Idempotency-Key` is stored and replayed.
 
 The key row is inserted in the same transaction as the work. A concurrent request with the same key
-blocks on the unique index until the first one commits, then reads and replays its response; if the
+blocks on the unique index until the first one commits, then reads and replays its response. If the
 first one rolled back, the second one does the work. A replay with a different body gets 409.
 """
 

@@ -82,7 +82,7 @@ class OutboxEvent(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which object, for changes staff make by hand."""
+    """A record of a change made by hand: the actor, the action and the object."""
 
     created_at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -38,6 +38,9 @@ def parse_amount(value, *, field: str, currency: str, allow_negative: bool = Fal
         ) from None
     if not amount.is_finite():
         raise ValidationFailed(f"{field} {value!r} is not a finite number.", code="invalid_amount", fields={field: ["Not a finite number."]})
+    # Checked before quantizing, which raises InvalidOperation on numbers such as 1e308.
+    if abs(amount) > MAX_AMOUNT:
+        raise ValidationFailed(f"{field} {value} is larger than the maximum {MAX_AMOUNT}.", code="amount_too_large", fields={field: [f"At most {MAX_AMOUNT}."]})
     places = minor_unit(currency)
     if amount != amount.quantize(quantum(currency), rounding=ROUND_HALF_UP):
         raise ValidationFailed(
@@ -49,6 +52,4 @@ def parse_amount(value, *, field: str, currency: str, allow_negative: bool = Fal
         raise ValidationFailed(f"{field} {value} is negative: send zero or more.", code="negative_amount", fields={field: ["Must not be negative."]})
     if amount == 0 and not allow_zero:
         raise ValidationFailed(f"{field} must be greater than zero, got {value}.", code="invalid_amount", fields={field: ["Must be greater than zero."]})
-    if abs(amount) > MAX_AMOUNT:
-        raise ValidationFailed(f"{field} {value} is larger than the maximum {MAX_AMOUNT}.", code="amount_too_large", fields={field: [f"At most {MAX_AMOUNT}."]})
     return amount

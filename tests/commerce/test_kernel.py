@@ -82,3 +82,31 @@ def test_whoami_cashier_sees_own_locations(staff_client):
     assert response.status_code == 200
     assert response.json()["role"] == "cashier"
     assert response.json()["location_ids"] == [store.pk]
+
+
+def test_parse_amount_rejects_huge_exponent():
+    with pytest.raises(ValidationFailed) as error:
+        parse_amount("1e308", field="price", currency="USD")
+    assert error.value.code == "amount_too_large"
+
+
+@pytest.mark.django_db
+def test_nul_in_body_gets_400(key_client):
+    client = key_client(["carts:write"])
+    response = client.post("/api/v1/pricing/quote/", data='{"name": "a\\u0000b"}', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_character"
+    assert response.json()["fields"] == {"name": ["Contains a NUL character."]}
+
+
+@pytest.mark.django_db
+def test_nul_in_url_gets_400(key_client):
+    response = key_client(["catalog:read"]).get("/api/v1/variants/by-sku/A%00B/")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_character"
+
+
+@pytest.mark.django_db
+def test_nul_in_query_gets_400(key_client):
+    response = key_client(["catalog:read"]).get("/api/v1/products/?q=a%00b")
+    assert response.status_code == 400
