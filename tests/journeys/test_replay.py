@@ -104,7 +104,7 @@ def test_placeholder_lines_flagged(replay_output):
     placeholder_lines = OrderLine.objects.filter(variant__needs_review=True)
     assert placeholder_lines.count() == PLACEHOLDER_LINES
     assert list(placeholder_lines.values_list("sku", "line_total")) == [("CJ-1093587", Decimal("4.67"))]
-    assert f"{PLACEHOLDER_LINES} replayed lines sell a placeholder flagged needs_review" in replay_output
+    assert f"Replayed lines selling a placeholder flagged needs_review: {PLACEHOLDER_LINES} " in replay_output
 
 
 def test_stock_ledger_matches_sales(replay_output):

@@ -86,8 +86,8 @@ def report_write(stdout, plan: ReplayPlan, result: ReplayResult, *, seconds: flo
         )
     stdout.write(f"Opening stock received now: {result.opening_units_received} units (margin {OPENING_MARGIN} per level).")
     stdout.write(
-        f"Products missing from the product file: {plan.missing_product_lines} lines of the transaction file; "
-        f"{result.placeholder_lines} replayed lines sell a placeholder flagged needs_review "
+        f"Products missing from the product file: {plan.missing_product_lines} lines of the transaction file. "
+        f"Replayed lines selling a placeholder flagged needs_review: {result.placeholder_lines} "
         f"({result.placeholder_variants} placeholder variants made now)."
     )
     skipped = sorted(plan.skipped_lines.items()) + sorted(plan.skipped_orders.items())
