@@ -33,8 +33,10 @@ SAMPLE_STORES = 10
 
 @pytest.fixture(scope="module")
 def demo_output(django_db_setup, django_db_blocker, tmp_path_factory):
-    # An empty shared folder makes demo_setup fall back to demo/sample.
-    with override_settings(SHARED_DATA_DIR=tmp_path_factory.mktemp("no_shared_data")):
+    # An empty shared folder makes demo_setup fall back to demo/sample. The password hasher is the
+    # one tests/conftest.py sets for every test, so that the tests can check the printed passwords.
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(SHARED_DATA_DIR=tmp_path_factory.mktemp("no_shared_data"), PASSWORD_HASHERS=hashers):
         with django_db_blocker.unblock():
             with transaction.atomic():
                 output = StringIO()
