@@ -23,7 +23,9 @@ from .models import Order, OrderLine, OrderStatus
 from .selectors import customer_order_list, order_get, order_list, order_number_is_plausible
 from .services import MAX_ID, MAX_LINES, OrderLineInput, order_cancel, order_complete, order_place_web, order_record_register_sale, order_ship
 
-HISTORICAL_LINE_FIELDS = ("unit_price", "discount_amount", "line_total", "unit_cost")
+HISTORICAL_LINE_FIELDS = ("unit_price", "discount_amount", "tax_amount", "line_total", "unit_cost")
+MAX_COUPONS = 5
+MAX_POINTS = 100_000_000
 
 
 # Requests
@@ -46,7 +48,8 @@ class OrderLineRequestSerializer(serializers.Serializer):
     expected_unit_price = OrderMoneyField(required=False, help_text="The unit price the customer saw; a different current price fails with price_changed.")
     unit_price = OrderMoneyField(required=False, help_text="Imports only (administrators): the historical unit price.")
     discount_amount = OrderMoneyField(required=False, help_text="Imports only: the historical discount of the line.")
-    line_total = OrderMoneyField(required=False, help_text="Imports only: quantity x unit price - discount, as charged.")
+    tax_amount = OrderMoneyField(required=False, help_text="Imports only: the historical tax of the line, included in line_total.")
+    line_total = OrderMoneyField(required=False, help_text="Imports only: quantity x unit price - discount + tax, as charged.")
     unit_cost = serializers.DecimalField(required=False, max_digits=14, decimal_places=4, min_value=0, help_text="Imports only: the unit cost at sale time.")
 
     def validate(self, attrs):
@@ -89,6 +92,14 @@ class WebOrderRequestSerializer(OrderRequestSerializer):
 
 class RegisterSaleRequestSerializer(OrderRequestSerializer):
     location = serializers.SlugField(max_length=50, help_text="The code of the store where the sale was made.")
+    coupon_codes = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list, max_length=MAX_COUPONS,
+        help_text="Coupons the customer presented; each is redeemed once with the sale.",
+    )
+    loyalty_points = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_POINTS,
+        help_text="Loyalty points the customer spends as a tender, capped at what the sale is worth in points.",
+    )
     external_ref = serializers.CharField(required=False, max_length=100, allow_blank=True, help_text="The register's UUID for the sale: a second sync of it returns the first order.")
     placed_at = serializers.DateTimeField(required=False, help_text="When the register made the sale (offline sales sync later); defaults to now.")
 
@@ -98,6 +109,26 @@ class StatusChangeRequestSerializer(serializers.Serializer):
 
 
 # Responses
+
+
+class OrderLineDiscountSerializer(serializers.Serializer):
+    promotion_id = serializers.IntegerField(allow_null=True)
+    promotion_name = serializers.CharField()
+    coupon_code = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderLineTaxSerializer(serializers.Serializer):
+    tax_rate_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=7, decimal_places=4)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderTenderSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    points = serializers.IntegerField(allow_null=True)
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -110,6 +141,8 @@ class OrderLineSerializer(serializers.Serializer):
     tax_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
     location = serializers.CharField(source="location.code")
+    discounts = OrderLineDiscountSerializer(many=True, source="discounts.all")
+    taxes = OrderLineTaxSerializer(many=True, source="taxes.all")
 
 
 class StatusChangeSerializer(serializers.Serializer):
@@ -149,6 +182,7 @@ class OrderSummarySerializer(serializers.Serializer):
 
 class OrderSerializer(OrderSummarySerializer):
     lines = OrderLineSerializer(many=True, source="lines.all")
+    tenders = OrderTenderSerializer(many=True, source="tenders.all")
     status_history = StatusChangeSerializer(many=True, source="status_changes.all")
 
 
@@ -165,7 +199,8 @@ def _line_inputs(lines: list[dict]) -> list[OrderLineInput]:
         OrderLineInput(
             quantity=line["quantity"], sku=line.get("sku", ""), variant_id=line.get("variant"),
             expected_unit_price=line.get("expected_unit_price"), unit_price=line.get("unit_price"),
-            discount_amount=line.get("discount_amount"), line_total=line.get("line_total"), unit_cost=line.get("unit_cost"),
+            discount_amount=line.get("discount_amount"), tax_amount=line.get("tax_amount"), line_total=line.get("line_total"),
+            unit_cost=line.get("unit_cost"),
         )
         for line in lines
     ]
@@ -223,6 +258,15 @@ def order_body(order: Order) -> dict:
                 "line_number": line.line_number, "sku": line.sku, "name": line.name, "quantity": line.quantity,
                 "unit_price": str(line.unit_price), "discount_amount": str(line.discount_amount),
                 "tax_amount": str(line.tax_amount), "line_total": str(line.line_total), "location": line.location.code,
+                "discounts": [
+                    {"promotion_id": discount.promotion_id, "promotion_name": discount.promotion_name,
+                     "coupon_code": discount.coupon_code, "amount": str(discount.amount)}
+                    for discount in line.discounts.all()
+                ],
+                "taxes": [
+                    {"tax_rate_id": tax.tax_rate_id, "name": tax.name, "rate": f"{tax.rate:.4f}", "amount": str(tax.amount)}
+                    for tax in line.taxes.all()
+                ],
             }
             for line in order.lines.all()
         ],
@@ -235,10 +279,17 @@ def order_body(order: Order) -> dict:
             }
             for change in order.status_changes.all()
         ],
+        "tenders": [
+            {"kind": tender.kind, "amount": str(tender.amount), "points": tender.points}
+            for tender in order.tenders.all()
+        ],
     }
 
 
 def _order_response(order: Order, created: bool) -> Response:
+    if not created:
+        # An order placed earlier comes back without its lines loaded: read it with all its details at once.
+        order = order_get(number=order.number, location_ids=None)
     return Response(order_body(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -320,6 +371,8 @@ class RegisterSaleCreateView(GenericAPIView):
             external_ref=data.get("external_ref", ""),
             placed_at=data.get("placed_at"),
             source=data.get("source", "register"),
+            coupon_codes=data["coupon_codes"],
+            loyalty_points=data.get("loyalty_points"),
             **_customer_arguments(data),
             **_actor_and_key(request),
         )

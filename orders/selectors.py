@@ -19,6 +19,7 @@ class ResolvedVariant:
     unit_cost: Decimal | None
     is_active: bool
     price: Decimal | None
+    category_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ _ORDER_CONTEXT = f"""
         SELECT id, currency FROM catalog_channel WHERE code = %(channel)s
     ),
     variant AS (
-        SELECT v.id, v.sku, COALESCE(NULLIF(v.name, ''), p.name) AS name, v.unit_cost, v.is_active, vp.amount AS price
+        SELECT v.id, v.sku, COALESCE(NULLIF(v.name, ''), p.name) AS name, v.unit_cost, v.is_active, vp.amount AS price,
+               p.category_id
         FROM catalog_variant v
         JOIN catalog_product p ON p.id = v.product_id
         LEFT JOIN catalog_variantprice vp ON vp.variant_id = v.id AND vp.channel_id = (SELECT id FROM channel)
@@ -72,7 +74,7 @@ _ORDER_CONTEXT = f"""
         (SELECT id FROM channel), (SELECT currency FROM channel),
         (SELECT COALESCE(c.merged_into_id, c.id) FROM customers_customer c WHERE c.id = %(customer_id)s),
         v.id, v.sku, v.name, v.unit_cost, v.is_active, v.price,
-        b.location_id, b.code, b.available
+        b.location_id, b.code, b.available, v.category_id
     FROM (SELECT 1) AS one
     LEFT JOIN variant v ON true
     LEFT JOIN best b ON b.variant_id = v.id
@@ -106,7 +108,9 @@ def order_context_read(
     for row in rows:
         if row[3] is None:
             continue
-        variants.append(ResolvedVariant(variant_id=row[3], sku=row[4], name=row[5], unit_cost=row[6], is_active=row[7], price=row[8]))
+        variants.append(ResolvedVariant(
+            variant_id=row[3], sku=row[4], name=row[5], unit_cost=row[6], is_active=row[7], price=row[8], category_id=row[12],
+        ))
         if row[9] is not None:
             choices[row[3]] = LocationChoice(variant_id=row[3], location_id=row[9], location_code=row[10], available=row[11])
     return OrderContext(
@@ -125,7 +129,11 @@ def best_locations_read(*, variant_ids: list[int]) -> dict[int, LocationChoice]:
 
 def _with_details(queryset: QuerySet) -> QuerySet:
     return queryset.select_related("channel", "location", "customer").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.select_related("location").order_by("line_number")),
+        Prefetch(
+            "lines",
+            queryset=OrderLine.objects.select_related("location").prefetch_related("discounts", "taxes").order_by("line_number"),
+        ),
+        "tenders",
         Prefetch("status_changes", queryset=OrderStatusChange.objects.select_related("actor", "api_key").order_by("created_at", "id")),
     )
 

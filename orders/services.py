@@ -1,11 +1,17 @@
 """Orders of every channel: web orders, register sales, and the order state machine.
 
 Placing a web order reads everything it needs in one query: the channel, the customer, the variants
-with their prices and the location each line ships from. It writes the order, its lines and its first
-status change in one statement and reserves stock last, so the stock level rows stay locked only from
-the reservation to the commit. Stock goes through inventory.services, which locks stock levels in primary-key order.
+with their prices and the location each line ships from. It writes the order, its lines, their
+discount and tax rows and its first status change in one statement and reserves stock last, so the
+stock level rows stay locked only from the reservation to the commit. Stock goes through inventory.services, which locks stock levels in primary-key order.
 Events go through the outbox: "order.placed" for a web order, "order.completed" for a register sale
 and a delivered web order, "order.shipped" and "order.cancelled".
+
+Prices come from one of three places. Checkout passes the basket that pricing.engine priced (unit
+prices, discounts per promotion, taxes per rate); register sales are priced by the same engine here;
+historical imports carry the prices of their time. Coupons are redeemed and loyalty points spent as a
+tender in the order's transaction, points are earned when an order completes, and cancelling gives
+all three back. Historical imports redeem no coupons.
 
 Every function here opens a transaction (savepoint-free when nested), so it is safe alone and cheap
 inside the idempotency block of an API view. A caller that catches a raised error and goes on in the
@@ -27,11 +33,18 @@ from commerce.errors import Conflict, InvalidTransition, NotFound, ValidationFai
 from commerce.fields import MAX_QUANTITY
 from commerce.money import MAX_AMOUNT, parse_amount, quantize, quantum
 from commerce.outbox import outbox_publish
+from customers.models import Customer
 from customers.services import customer_get_or_create_by_identity
 from inventory.models import Location, MovementReason
 from inventory.services import InsufficientStock, StockLine, stock_fulfil, stock_receive, stock_release, stock_reserve, stock_sell
+from loyalty.selectors import account_for_customer
+from loyalty.services import points_earn_for_order, points_redeem, points_redeem_cancel, points_reverse_for_refund, program_active
+from pricing.basket import Basket, BasketLine, PricedBasket
+from pricing.engine import price_basket
+from pricing.selectors import pricing_context_load
+from pricing.services import coupon_redeem, coupon_redemptions_release
 
-from .models import Order, OrderLine, OrderStatus, OrderStatusChange
+from .models import Order, OrderLine, OrderLineDiscount, OrderLineTax, OrderStatus, OrderStatusChange, OrderTender, TenderKind
 from .selectors import LocationChoice, OrderContext, ResolvedVariant, best_locations_read, order_context_read
 
 logger = logging.getLogger(__name__)
@@ -66,8 +79,9 @@ class OrderLineInput:
     """One requested line: a variant (by id or SKU) and a quantity.
 
     `expected_unit_price` is the price the customer saw; placing fails with `price_changed` when the
-    current price differs. `unit_price`, `discount_amount`, `line_total` and `unit_cost` are given only
-    by imports of historical orders, which keep the prices of their time.
+    current price differs. `unit_price`, `discount_amount`, `tax_amount`, `line_total` and `unit_cost`
+    are given only by imports of historical orders, which keep the prices of their time; their
+    `line_total` is what was charged, tax included.
     """
 
     quantity: int
@@ -76,6 +90,7 @@ class OrderLineInput:
     expected_unit_price: Decimal | str | None = None
     unit_price: Decimal | str | None = None
     discount_amount: Decimal | str | None = None
+    tax_amount: Decimal | str | None = None
     line_total: Decimal | str | None = None
     unit_cost: Decimal | str | None = None
 
@@ -86,6 +101,9 @@ class OrderLineInput:
 
 @dataclass
 class PricedLine:
+    """A line ready to write. `line_total` includes tax; `discounts` and `taxes` are the engine's
+    LineDiscount and LineTax rows (empty for base prices and historical imports)."""
+
     line_number: int
     variant: ResolvedVariant
     quantity: int
@@ -95,6 +113,13 @@ class PricedLine:
     unit_cost: Decimal | None
     location_id: int | None = None
     location_code: str = ""
+    tax_amount: Decimal = Decimal("0.00")
+    discounts: tuple = ()
+    taxes: tuple = ()
+
+    @property
+    def paid_before_tax(self) -> Decimal:
+        return self.line_total - self.tax_amount
 
 
 @dataclass(frozen=True)
@@ -197,6 +222,7 @@ def _price_lines(lines: Sequence[OrderLineInput], variants: Sequence[ResolvedVar
         if line.is_historical:
             unit_price = _amount(line.unit_price, field=f"{field}.unit_price", currency=currency)
             discount = _amount(line.discount_amount or 0, field=f"{field}.discount_amount", currency=currency)
+            tax = _amount(line.tax_amount or 0, field=f"{field}.tax_amount", currency=currency)
             unit_cost = variant.unit_cost if line.unit_cost is None else _unit_cost(line.unit_cost, field=f"{field}.unit_cost")
         else:
             if variant.price is None:
@@ -205,13 +231,14 @@ def _price_lines(lines: Sequence[OrderLineInput], variants: Sequence[ResolvedVar
                     code="price_missing", fields={f"{field}.sku": ["No price on this channel."]},
                 )
             unit_price, discount, unit_cost = variant.price, quantize(Decimal(0), currency), variant.unit_cost
+            tax = quantize(Decimal(0), currency)
             expected = _amount(line.expected_unit_price, field=f"{field}.expected_unit_price", currency=currency)
             if expected is not None and expected != unit_price:
                 changed.append((index, variant.sku, expected, unit_price))
         gross = quantize(unit_price * line.quantity, currency)
-        line_total = gross - discount
+        line_total = gross - discount + tax
         if line.is_historical and line.line_total is not None:
-            line_total = _historical_line_total(line, gross=gross, discount=discount, field=field, currency=currency)
+            line_total = _historical_line_total(line, gross=gross, discount=discount, tax=tax, field=field, currency=currency)
         if line_total < 0:
             raise ValidationFailed(
                 f"Line {index + 1} ({variant.sku}): discount {discount} is larger than the line's {gross}.",
@@ -224,15 +251,61 @@ def _price_lines(lines: Sequence[OrderLineInput], variants: Sequence[ResolvedVar
             )
         priced.append(PricedLine(
             line_number=index + 1, variant=variant, quantity=line.quantity, unit_price=unit_price,
-            discount_amount=discount, line_total=line_total, unit_cost=unit_cost,
+            discount_amount=discount, line_total=line_total, unit_cost=unit_cost, tax_amount=tax,
         ))
-    if changed:
-        parts = [f"SKU {sku} now costs {price} (you expected {expected})" for _, sku, expected, price in changed]
-        raise Conflict(
-            "Prices changed since the basket was shown: " + "; ".join(parts) + ". Show the new prices and place the order again.",
-            code="price_changed",
-            fields={f"lines.{index}.expected_unit_price": [f"Current price {price}."] for index, _, _, price in changed},
+    _raise_if_prices_changed(changed)
+    return priced
+
+
+def _raise_if_prices_changed(changed: list[tuple[int, str, Decimal, Decimal]]) -> None:
+    """Raise Conflict `price_changed` for (line index, SKU, expected price, current price) tuples, if any."""
+    if not changed:
+        return
+    parts = [f"SKU {sku} now costs {price} (you expected {expected})" for _, sku, expected, price in changed]
+    raise Conflict(
+        "Prices changed since the basket was shown: " + "; ".join(parts) + ". Show the new prices and place the order again.",
+        code="price_changed",
+        fields={f"lines.{index}.expected_unit_price": [f"Current price {price}."] for index, _, _, price in changed},
+    )
+
+
+def _lines_from_priced_basket(
+    priced_basket: PricedBasket, variants: Sequence[ResolvedVariant], *, requested: Sequence[OrderLineInput] = (), currency: str
+) -> list[PricedLine]:
+    """Turn the engine's priced lines into lines to write, with exactly the engine's amounts.
+
+    Checks each `expected_unit_price` of `requested` against the engine's unit price.
+    """
+    if priced_basket.currency != currency:
+        raise ValidationFailed(
+            f"The basket was priced in {priced_basket.currency}, the channel sells in {currency}: price it on the channel again.",
+            code="currency_mismatch", fields={"currency": [f"Expected {currency}."]},
         )
+    priced, changed = [], []
+    for index, (engine_line, variant) in enumerate(zip(priced_basket.lines, variants, strict=True)):
+        if engine_line.variant_id != variant.variant_id:
+            raise ValidationFailed(
+                f"Line {index + 1}: the priced basket has SKU {engine_line.sku} where the order has {variant.sku}: price the order again.",
+                code="basket_mismatch", fields={f"lines.{index}.sku": ["Does not match the priced basket."]},
+            )
+        if requested:
+            expected = _amount(requested[index].expected_unit_price, field=f"lines.{index}.expected_unit_price", currency=currency)
+            if expected is not None and expected != engine_line.unit_price:
+                changed.append((index, variant.sku, expected, engine_line.unit_price))
+        if engine_line.subtotal > MAX_AMOUNT:
+            raise ValidationFailed(
+                f"Line {index + 1} ({variant.sku}) comes to {engine_line.subtotal}, more than the maximum {MAX_AMOUNT}: lower the quantity.",
+                code="amount_too_large", fields={f"lines.{index}.quantity": ["The line total is too large."]},
+            )
+        # The engine's sums over no discounts or taxes are a bare Decimal 0: give every amount the minor unit.
+        tax = quantize(engine_line.tax_total, currency)
+        priced.append(PricedLine(
+            line_number=index + 1, variant=variant, quantity=engine_line.quantity, unit_price=quantize(engine_line.unit_price, currency),
+            discount_amount=quantize(engine_line.discount_total, currency),
+            line_total=quantize(engine_line.paid_before_tax, currency) + tax, unit_cost=variant.unit_cost, tax_amount=tax,
+            discounts=tuple(engine_line.discounts), taxes=tuple(engine_line.taxes),
+        ))
+    _raise_if_prices_changed(changed)
     return priced
 
 
@@ -250,8 +323,8 @@ def _unit_cost(value, *, field: str) -> Decimal:
     return cost
 
 
-def _historical_line_total(line: OrderLineInput, *, gross: Decimal, discount: Decimal, field: str, currency: str) -> Decimal:
-    """Accept an imported line total that agrees with quantity x unit price - discount.
+def _historical_line_total(line: OrderLineInput, *, gross: Decimal, discount: Decimal, tax: Decimal, field: str, currency: str) -> Decimal:
+    """Accept an imported line total that agrees with quantity x unit price - discount + tax.
 
     Sources often derive the unit price and the discount from the line total. A unit price rounded to
     the minor unit may then miss the total by half a minor unit per unit sold, and the rounded discount
@@ -259,20 +332,23 @@ def _historical_line_total(line: OrderLineInput, *, gross: Decimal, discount: De
     """
     line_total = _amount(line.line_total, field=f"{field}.line_total", currency=currency)
     tolerance = quantum(currency) * (Decimal("0.5") * line.quantity + 1)
-    if abs(gross - discount - line_total) > tolerance:
+    if abs(gross - discount + tax - line_total) > tolerance:
         raise ValidationFailed(
             f"Line total {line_total} does not match quantity {line.quantity} x unit price {line.unit_price} - discount {discount} "
-            f"= {gross - discount}: correct the line.",
-            code="line_total_mismatch", fields={f"{field}.line_total": [f"Expected about {gross - discount}."]},
+            f"+ tax {tax} = {gross - discount + tax}: correct the line.",
+            code="line_total_mismatch", fields={f"{field}.line_total": [f"Expected about {gross - discount + tax}."]},
         )
     return line_total
 
 
 def _totals(lines: Sequence[PricedLine], *, shipping_total: Decimal, currency: str) -> Totals:
-    """subtotal = lines before discount; total = subtotal - discounts + shipping + tax (tax is 0 until pricing computes it)."""
-    subtotal = quantize(sum((line.line_total + line.discount_amount for line in lines), Decimal(0)), currency)
+    """subtotal = lines before discount and tax; total = subtotal - discounts + shipping + tax.
+
+    Where the channel's prices include tax, the subtotal here is net of that tax, so the same formula holds.
+    """
+    subtotal = quantize(sum((line.paid_before_tax + line.discount_amount for line in lines), Decimal(0)), currency)
     discount_total = quantize(sum((line.discount_amount for line in lines), Decimal(0)), currency)
-    tax_total = quantize(Decimal(0), currency)
+    tax_total = quantize(sum((line.tax_amount for line in lines), Decimal(0)), currency)
     total = subtotal - discount_total + shipping_total + tax_total
     if total > MAX_AMOUNT:
         raise ValidationFailed(f"The order comes to {total}, more than the maximum {MAX_AMOUNT}: split it.",
@@ -336,12 +412,14 @@ _INSERT_ORDER = """
     WITH new_order AS (
         INSERT INTO orders_order (
             channel_id, status, location_id, customer_id, currency, subtotal, discount_total, shipping_total,
-            tax_total, total, external_ref, source, placed_at, created_by_id, api_key_id, created_at, updated_at
+            tax_total, total, external_ref, source, placed_at, created_by_id, api_key_id, created_at, updated_at,
+            shipping_country, shipping_region, shipping_postal_code, pickup_location_id
         )
         VALUES (
             %(channel_id)s, %(status)s, %(location_id)s, %(customer_id)s, %(currency)s, %(subtotal)s, %(discount_total)s,
             %(shipping_total)s, %(tax_total)s, %(total)s, %(external_ref)s, %(source)s, %(placed_at)s, %(actor_id)s,
-            %(api_key_id)s, now(), now()
+            %(api_key_id)s, now(), now(), %(shipping_country)s, %(shipping_region)s, %(shipping_postal_code)s,
+            %(pickup_location_id)s
         )
         ON CONFLICT (channel_id, external_ref) WHERE NOT (external_ref = '') DO NOTHING
         RETURNING id, number, created_at
@@ -351,14 +429,30 @@ _INSERT_ORDER = """
             order_id, line_number, variant_id, sku, name, quantity, unit_price, discount_amount, tax_amount,
             line_total, unit_cost, location_id
         )
-        SELECT o.id, l.line_number, l.variant_id, l.sku, l.name, l.quantity, l.unit_price, l.discount_amount, 0,
+        SELECT o.id, l.line_number, l.variant_id, l.sku, l.name, l.quantity, l.unit_price, l.discount_amount, l.tax_amount,
                l.line_total, l.unit_cost, l.location_id
         FROM new_order o, unnest(
             %(line_numbers)s::int[], %(variant_ids)s::bigint[], %(skus)s::text[], %(names)s::text[], %(quantities)s::int[],
-            %(unit_prices)s::numeric[], %(discounts)s::numeric[], %(line_totals)s::numeric[], %(unit_costs)s::numeric[],
-            %(location_ids)s::bigint[]
-        ) AS l(line_number, variant_id, sku, name, quantity, unit_price, discount_amount, line_total, unit_cost, location_id)
+            %(unit_prices)s::numeric[], %(discounts)s::numeric[], %(tax_amounts)s::numeric[], %(line_totals)s::numeric[],
+            %(unit_costs)s::numeric[], %(location_ids)s::bigint[]
+        ) AS l(line_number, variant_id, sku, name, quantity, unit_price, discount_amount, tax_amount, line_total, unit_cost, location_id)
         RETURNING id, line_number
+    ),
+    new_discounts AS (
+        INSERT INTO orders_orderlinediscount (order_line_id, promotion_id, promotion_name, coupon_code, amount)
+        SELECT nl.id, d.promotion_id, d.promotion_name, d.coupon_code, d.amount
+        FROM new_lines nl JOIN unnest(
+            %(discount_line_numbers)s::int[], %(discount_promotion_ids)s::bigint[], %(discount_names)s::text[],
+            %(discount_codes)s::text[], %(discount_amounts)s::numeric[]
+        ) AS d(line_number, promotion_id, promotion_name, coupon_code, amount) ON d.line_number = nl.line_number
+    ),
+    new_taxes AS (
+        INSERT INTO orders_orderlinetax (order_line_id, tax_rate_id, name, rate, amount)
+        SELECT nl.id, t.tax_rate_id, t.name, t.rate, t.amount
+        FROM new_lines nl JOIN unnest(
+            %(tax_line_numbers)s::int[], %(tax_rate_ids)s::bigint[], %(tax_names)s::text[], %(tax_rates)s::numeric[],
+            %(tax_line_amounts)s::numeric[]
+        ) AS t(line_number, tax_rate_id, name, rate, amount) ON t.line_number = nl.line_number
     ),
     new_change AS (
         INSERT INTO orders_orderstatuschange (order_id, from_status, to_status, reason, actor_id, api_key_id, created_at)
@@ -372,11 +466,22 @@ _INSERT_ORDER = """
 """
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Where a web order goes: a shipping address, or a store where the customer collects it."""
+
+    country: str = ""
+    region: str = ""
+    postal_code: str = ""
+    pickup_location_id: int | None = None
+
+
 def _insert_order(
     *, context: OrderContext, status: str, location: Location | None, customer_id: int | None, totals: Totals,
     lines: Sequence[PricedLine], external_ref: str, source: str, placed_at: datetime, actor, api_key, reason: str,
+    delivery: Delivery = Delivery(),
 ) -> Order | None:
-    """Write the order, its lines and its first status change in one statement.
+    """Write the order, its lines with their discount and tax rows, and its first status change in one statement.
 
     Returns the order with its lines and status history attached, or None when an order with the same
     `external_ref` already exists on the channel (a concurrent insert of it waits for the first to commit).
@@ -397,9 +502,22 @@ def _insert_order(
             "quantities": [line.quantity for line in lines],
             "unit_prices": [line.unit_price for line in lines],
             "discounts": [line.discount_amount for line in lines],
+            "tax_amounts": [line.tax_amount for line in lines],
             "line_totals": [line.line_total for line in lines],
             "unit_costs": [line.unit_cost for line in lines],
             "location_ids": [line.location_id for line in lines],
+            "discount_line_numbers": [line.line_number for line in lines for _ in line.discounts],
+            "discount_promotion_ids": [discount.promotion_id for line in lines for discount in line.discounts],
+            "discount_names": [discount.promotion_name[:200] for line in lines for discount in line.discounts],
+            "discount_codes": [discount.coupon_code or "" for line in lines for discount in line.discounts],
+            "discount_amounts": [discount.amount for line in lines for discount in line.discounts],
+            "tax_line_numbers": [line.line_number for line in lines for _ in line.taxes],
+            "tax_rate_ids": [tax.rate_id for line in lines for tax in line.taxes],
+            "tax_names": [tax.name for line in lines for tax in line.taxes],
+            "tax_rates": [tax.rate for line in lines for tax in line.taxes],
+            "tax_line_amounts": [tax.amount for line in lines for tax in line.taxes],
+            "shipping_country": delivery.country, "shipping_region": delivery.region,
+            "shipping_postal_code": delivery.postal_code, "pickup_location_id": delivery.pickup_location_id,
         })
         row = cursor.fetchone()
     if row is None:
@@ -411,22 +529,35 @@ def _insert_order(
         currency=context.currency, subtotal=totals.subtotal, discount_total=totals.discount_total,
         shipping_total=totals.shipping_total, tax_total=totals.tax_total, total=totals.total, external_ref=external_ref,
         source=source, placed_at=placed_at, created_by_id=actor_id, api_key_id=api_key_id, created_at=created_at,
-        updated_at=created_at,
+        updated_at=created_at, shipping_country=delivery.country, shipping_region=delivery.region,
+        shipping_postal_code=delivery.postal_code, pickup_location_id=delivery.pickup_location_id,
     )
-    order_lines = [
-        OrderLine(
+    order_lines = []
+    for line_id, line in zip(line_ids, lines, strict=True):
+        order_line = OrderLine(
             id=line_id, order=order, line_number=line.line_number, variant_id=line.variant.variant_id, sku=line.variant.sku,
             name=line.variant.name[:500], quantity=line.quantity, unit_price=line.unit_price, discount_amount=line.discount_amount,
-            tax_amount=Decimal("0.00"), line_total=line.line_total, unit_cost=line.unit_cost,
+            tax_amount=line.tax_amount, line_total=line.line_total, unit_cost=line.unit_cost,
             location=Location(id=line.location_id, code=line.location_code),
         )
-        for line_id, line in zip(line_ids, lines, strict=True)
-    ]
+        # Unsaved copies of the rows the statement wrote, so that the response needs no further query.
+        order_line._prefetched_objects_cache = {
+            "discounts": [
+                OrderLineDiscount(order_line_id=line_id, promotion_id=discount.promotion_id, promotion_name=discount.promotion_name[:200],
+                                  coupon_code=discount.coupon_code or "", amount=discount.amount)
+                for discount in line.discounts
+            ],
+            "taxes": [
+                OrderLineTax(order_line_id=line_id, tax_rate_id=tax.rate_id, name=tax.name, rate=tax.rate, amount=tax.amount)
+                for tax in line.taxes
+            ],
+        }
+        order_lines.append(order_line)
     change = OrderStatusChange(
         id=change_id, order=order, from_status="", to_status=status, reason=reason, actor=actor, api_key=api_key,
         created_at=created_at,
     )
-    order._prefetched_objects_cache = {"lines": order_lines, "status_changes": [change]}
+    order._prefetched_objects_cache = {"lines": order_lines, "status_changes": [change], "tenders": []}
     return order
 
 
@@ -511,12 +642,100 @@ def _reserve(order: Order, lines: list[PricedLine]) -> None:
             order_line.location = Location(id=line.location_id, code=line.location_code)
 
 
+# Coupons, loyalty points and breakdowns
+
+
+def _customer_ref(customer_id: int | None) -> Customer | None:
+    return Customer(pk=customer_id) if customer_id is not None else None
+
+
+def _coupons_redeem(order: Order, *, coupon_codes: Sequence[str], customer_id: int | None) -> None:
+    """Redeem the order's coupons inside its transaction; a used-up coupon raises Conflict and nothing is placed."""
+    if coupon_codes:
+        coupon_redeem(codes=coupon_codes, customer=_customer_ref(customer_id), order_reference=order.number)
+
+
+def _loyalty_tender_add(order: Order, *, customer_id: int | None, points) -> OrderTender | None:
+    """Spend up to `points` of the customer's loyalty points as a tender of the order.
+
+    The points are capped at what the order's total is worth in points, so that no tender exceeds what
+    is due. Records an OrderTender; returns None when no point is spent. Raises ValidationFailed for a
+    sale without a customer or a customer without a loyalty account.
+    """
+    if points is None or points == 0:
+        return None
+    if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+        raise ValidationFailed(f"loyalty_points {points!r} is not a whole number of points: send 0 or more.",
+                               code="invalid_points", fields={"loyalty_points": ["A whole number, 0 or more."]})
+    if customer_id is None:
+        raise ValidationFailed("loyalty_points needs a customer: set the customer before spending points.",
+                               code="customer_required", fields={"loyalty_points": ["Set the customer first."]})
+    try:
+        account = account_for_customer(customer_id=customer_id)
+    except NotFound as error:
+        raise ValidationFailed(f"{error.message} Leave loyalty_points out.", code="no_loyalty_account",
+                               fields={"loyalty_points": ["No loyalty account."]}) from None
+    program = account.program
+    if program.currency != order.currency:
+        raise ValidationFailed(f"Loyalty points pay in {program.currency}, the order is in {order.currency}: leave loyalty_points out.",
+                               code="currency_mismatch", fields={"loyalty_points": [f"Points pay in {program.currency}."]})
+    worth_total = int((order.total / program.point_value).to_integral_value(rounding="ROUND_FLOOR"))
+    points = min(points, worth_total)
+    if points == 0:
+        return None
+    entry = points_redeem(account_id=account.pk, points=points, order_reference=order.number)
+    tender = OrderTender.objects.create(
+        order=order, kind=TenderKind.LOYALTY_POINTS, amount=entry.amount, points=points, loyalty_account=account,
+    )
+    order._prefetched_objects_cache.setdefault("tenders", []).append(tender)
+    return tender
+
+
+def _points_earn(order: Order, paid_lines: Sequence[tuple[int | None, Decimal]]) -> None:
+    """Award loyalty points for a completed order on what was paid per line after discounts and before tax.
+
+    Skips orders without a customer, and costs one query when no program is active (historical replays).
+    Safe to call twice for the same order: points_earn_for_order awards once per order number.
+    """
+    if order.customer_id is None or program_active() is None:
+        return
+    points_earn_for_order(customer_id=order.customer_id, order_reference=order.number, lines=list(paid_lines), placed_at=order.placed_at)
+
+
+def _order_paid_lines(order: Order) -> list[tuple[int | None, Decimal]]:
+    return [
+        (category_id, line_total - tax_amount)
+        for category_id, line_total, tax_amount in order.lines.order_by("line_number").values_list(
+            "variant__product__category_id", "line_total", "tax_amount"
+        )
+    ]
+
+
+def _order_rewards_undo(order: Order) -> None:
+    """Give back what a cancelled order used and earned: its coupon uses, its points tender, its points."""
+    coupon_redemptions_release(order_reference=order.number)
+    for tender in order.tenders.filter(kind=TenderKind.LOYALTY_POINTS, loyalty_account__isnull=False):
+        points_redeem_cancel(account_id=tender.loyalty_account_id, order_reference=order.number)
+    if order.status != OrderStatus.COMPLETED or order.customer_id is None:
+        return
+    paid = sum((amount for _, amount in _order_paid_lines(order)), Decimal(0))
+    if paid > 0:
+        points_reverse_for_refund(
+            customer_id=order.customer_id, order_reference=order.number, refund_reference=f"{order.number}/cancel",
+            refunded_amount=paid,
+        )
+
+
 def order_place_web(
     *,
-    lines: Iterable[OrderLineInput | dict],
+    lines: Iterable[OrderLineInput | dict] | None = None,
+    priced_basket: PricedBasket | None = None,
     customer_id: int | None = None,
     customer_identity: dict | None = None,
     shipping_total: Decimal | str = Decimal(0),
+    delivery: Delivery = Delivery(),
+    coupon_codes: Sequence[str] = (),
+    loyalty_points: int | None = None,
     placed_at: datetime | None = None,
     external_ref: str = "",
     source: str = "api",
@@ -525,15 +744,28 @@ def order_place_web(
 ) -> tuple[Order, bool]:
     """Place a web order: price it, reserve its units where they are most available, record it as placed.
 
+    The prices come from `priced_basket` when given (checkout, with `lines` left out: the order gets
+    exactly the engine's unit prices, discounts, taxes, shipping and totals, and `coupon_codes` are
+    redeemed), otherwise from the lines' historical prices, otherwise from the channel's base prices.
+    NOTE: the base-price path applies no promotion and no tax; storefronts price through carts.
+    `loyalty_points` are spent as a tender, capped at the order total.
+
     Returns (order, created); created is False when the channel already has an order with this
     `external_ref`, which is then returned unchanged. Raises ValidationFailed for bad input,
-    Conflict `price_changed` when an expected unit price differs from the current one, and Conflict
-    `insufficient_stock` naming the SKU and its available units; nothing is written in either case.
-    Publishes "order.placed" through the outbox.
+    Conflict `price_changed` when an expected unit price differs from the current one, Conflict
+    `coupon_used_up` for a coupon without uses left, and Conflict `insufficient_stock` naming the SKU
+    and its available units; nothing is written in any of these cases. Publishes "order.placed".
     """
-    requested = _coerce_lines(lines)
+    if priced_basket is not None:
+        if lines is not None:
+            raise ValidationFailed("Send either lines or a priced basket, not both.", code="invalid_line", fields={"lines": ["Leave out."]})
+        lines = [OrderLineInput(variant_id=line.variant_id, quantity=line.quantity) for line in priced_basket.lines]
+    requested = _coerce_lines(lines or [])
     external_ref = _external_ref(external_ref)
     placed_at = _placed_at(placed_at)
+    if coupon_codes and (priced_basket is None or requested[0].is_historical):
+        raise ValidationFailed("coupon_codes need a priced basket: price the order with its coupons first.",
+                               code="coupons_need_pricing", fields={"coupon_codes": ["Only with a priced basket."]})
     with transaction.atomic(savepoint=False):
         _check_customer_id(customer_id)
         context = order_context_read(
@@ -547,19 +779,31 @@ def order_place_web(
         existing = _existing_order(channel_id=context.channel_id, external_ref=external_ref)
         if existing is not None:
             return existing, False
-        shipping = _amount(shipping_total, field="shipping_total", currency=context.currency)
-        priced = _price_lines(requested, _match_variants(requested, context), channel=Channel.WEB, currency=context.currency)
+        variants = _match_variants(requested, context)
+        if priced_basket is not None:
+            priced = _lines_from_priced_basket(priced_basket, variants, currency=context.currency)
+            shipping = priced_basket.shipping
+        else:
+            priced = _price_lines(requested, variants, channel=Channel.WEB, currency=context.currency)
+            shipping = _amount(shipping_total, field="shipping_total", currency=context.currency)
         totals = _totals(priced, shipping_total=shipping, currency=context.currency)
+        if priced_basket is not None and totals.total != priced_basket.total:
+            raise ValidationFailed(
+                f"The priced basket's total {priced_basket.total} is not its lines, shipping and tax ({totals.total}): price it again.",
+                code="basket_mismatch", fields={"total": [f"Expected {totals.total}."]},
+            )
         _assign_locations(priced, context.choices)
         order_customer_id = _customer_id(context_customer_id=context.customer_id, customer_id=customer_id, customer_identity=customer_identity)
 
         order = _insert_order(
             context=context, status=OrderStatus.PLACED, location=_single_location(priced), customer_id=order_customer_id,
             totals=totals, lines=priced, external_ref=external_ref, source=source, placed_at=placed_at, actor=actor,
-            api_key=api_key, reason="placed",
+            api_key=api_key, reason="placed", delivery=delivery,
         )
         if order is None:
             return _existing_order(channel_id=context.channel_id, external_ref=external_ref), False
+        _coupons_redeem(order, coupon_codes=coupon_codes, customer_id=order_customer_id)
+        _loyalty_tender_add(order, customer_id=order_customer_id, points=loyalty_points)
         outbox_publish(topic="order.placed", payload=_event_payload(order))
         # Last, so that the stock level rows stay locked only from here to the commit.
         _reserve(order, priced)
@@ -569,12 +813,31 @@ def order_place_web(
 # Register sales
 
 
+def _register_basket_price(
+    requested: Sequence[OrderLineInput], variants: Sequence[ResolvedVariant], *, location_id: int, customer_id: int | None,
+    coupon_codes: Sequence[str], placed_at: datetime, currency: str,
+) -> list[PricedLine]:
+    """Price a register sale with the pricing engine: the store's prices and promotions, the customer's, the coupons."""
+    basket = Basket(
+        channel=Channel.POS,
+        lines=tuple(BasketLine(variant_id=variant.variant_id, quantity=line.quantity) for line, variant in zip(requested, variants, strict=True)),
+        store_id=location_id,
+        customer_id=customer_id,
+        coupon_codes=tuple(coupon_codes),
+        at=placed_at,
+    )
+    priced_basket = price_basket(basket, pricing_context_load(basket))
+    return _lines_from_priced_basket(priced_basket, variants, requested=requested, currency=currency)
+
+
 def order_record_register_sale(
     *,
     location_id: int,
     lines: Iterable[OrderLineInput | dict],
     customer_id: int | None = None,
     customer_identity: dict | None = None,
+    coupon_codes: Sequence[str] = (),
+    loyalty_points: int | None = None,
     placed_at: datetime | None = None,
     external_ref: str = "",
     source: str = "register",
@@ -583,14 +846,23 @@ def order_record_register_sale(
 ) -> tuple[Order, bool]:
     """Record a sale made at a store's register: units leave on hand at once, the order is completed.
 
+    Lines are priced by pricing.engine for the store, the customer and `coupon_codes` at `placed_at`,
+    as a web cart is, unless they carry historical prices (imports, which redeem no coupons). The
+    coupons are redeemed, `loyalty_points` spent as a tender, and the customer earns points on what
+    was paid before tax.
+
     `external_ref` is the register's client-made UUID: syncing the same offline sale again returns
-    the first order with created False. On hand may go below zero only where the store allows it
-    (the stock level is then flagged for a count); elsewhere raises InsufficientStock.
+    the first order with created False and awards nothing twice. On hand may go below zero only where
+    the store allows it (the stock level is then flagged for a count); elsewhere raises InsufficientStock.
     Publishes "order.completed" through the outbox.
     """
     requested = _coerce_lines(lines)
     external_ref = _external_ref(external_ref)
     placed_at = _placed_at(placed_at)
+    historical = requested[0].is_historical
+    if coupon_codes and historical:
+        raise ValidationFailed("coupon_codes cannot be combined with historical prices: imports redeem no coupons.",
+                               code="coupons_need_pricing", fields={"coupon_codes": ["Not with historical prices."]})
     with transaction.atomic(savepoint=False):
         location = Location.objects.filter(pk=location_id).first()
         if location is None:
@@ -610,11 +882,18 @@ def order_record_register_sale(
         existing = _existing_order(channel_id=context.channel_id, external_ref=external_ref)
         if existing is not None:
             return existing, False
-        priced = _price_lines(requested, _match_variants(requested, context), channel=Channel.POS, currency=context.currency)
+        variants = _match_variants(requested, context)
+        order_customer_id = _customer_id(context_customer_id=context.customer_id, customer_id=customer_id, customer_identity=customer_identity)
+        if historical:
+            priced = _price_lines(requested, variants, channel=Channel.POS, currency=context.currency)
+        else:
+            priced = _register_basket_price(
+                requested, variants, location_id=location.pk, customer_id=order_customer_id, coupon_codes=coupon_codes,
+                placed_at=placed_at, currency=context.currency,
+            )
         totals = _totals(priced, shipping_total=quantize(Decimal(0), context.currency), currency=context.currency)
         for line in priced:
             line.location_id, line.location_code = location.pk, location.code
-        order_customer_id = _customer_id(context_customer_id=context.customer_id, customer_id=customer_id, customer_identity=customer_identity)
 
         order = _insert_order(
             context=context, status=OrderStatus.COMPLETED, location=location, customer_id=order_customer_id, totals=totals,
@@ -623,12 +902,16 @@ def order_record_register_sale(
         )
         if order is None:
             return _existing_order(channel_id=context.channel_id, external_ref=external_ref), False
+        _coupons_redeem(order, coupon_codes=coupon_codes, customer_id=order_customer_id)
+        _loyalty_tender_add(order, customer_id=order_customer_id, points=loyalty_points)
+        _points_earn(order, [(line.variant.category_id, line.paid_before_tax) for line in priced])
         outbox_publish(topic="order.completed", payload=_event_payload(order))
         stock_sell(
             lines=[StockLine(line.variant.variant_id, location.pk, line.quantity) for line in priced],
             reference_type=ORDER_REFERENCE, reference_id=order.number, actor_id=getattr(actor, "pk", None),
         )
         return order, True
+
 
 
 # The state machine
@@ -677,16 +960,22 @@ def order_ship(*, number: str, actor=None, api_key=None, reason: str = "") -> Or
 
 
 def order_complete(*, number: str, actor=None, api_key=None, reason: str = "") -> Order:
-    """Mark a shipped order as delivered (shipped -> completed)."""
-    return _transition(number=number, to_status=OrderStatus.COMPLETED, actor=actor, api_key=api_key, reason=reason,
-                       effect=lambda order: None)
+    """Mark a shipped order as delivered (shipped -> completed); the customer earns loyalty points on it."""
+
+    def earn(order: Order) -> None:
+        if order.customer_id is not None:
+            _points_earn(order, _order_paid_lines(order))
+
+    return _transition(number=number, to_status=OrderStatus.COMPLETED, actor=actor, api_key=api_key, reason=reason, effect=earn)
 
 
 def order_cancel(*, number: str, actor=None, api_key=None, reason: str = "") -> Order:
     """Cancel an order. A placed one gives back its reservations. A completed register sale puts its
-    units back on hand at its store with RETURN movements."""
+    units back on hand at its store with RETURN movements and takes back the points it earned. Either
+    way its coupon uses are released and the points it was paid with go back to the customer."""
 
-    def undo_stock(order: Order) -> None:
+    def undo(order: Order) -> None:
+        _order_rewards_undo(order)
         if order.status == OrderStatus.PLACED:
             stock_release(reference_type=ORDER_REFERENCE, reference_id=order.number)
             return
@@ -696,7 +985,7 @@ def order_cancel(*, number: str, actor=None, api_key=None, reason: str = "") -> 
             reason=MovementReason.RETURN, note=f"Cancelled register sale {order.number}",
         )
 
-    return _transition(number=number, to_status=OrderStatus.CANCELLED, actor=actor, api_key=api_key, reason=reason, effect=undo_stock)
+    return _transition(number=number, to_status=OrderStatus.CANCELLED, actor=actor, api_key=api_key, reason=reason, effect=undo)
 
 
 def orders_move_to_customer(payload: dict) -> None:
