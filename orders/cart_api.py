@@ -105,7 +105,11 @@ class CheckoutResponseSerializer(serializers.Serializer):
 
 
 def cart_body(cart: Cart, pricing: CartPricing) -> dict:
-    method = "shipping" if cart.shipping_country else "pickup" if cart.pickup_location_id else None
+    method = None
+    if cart.shipping_country:
+        method = "shipping"
+    elif cart.pickup_location_id:
+        method = "pickup"
     body = {
         "token": cart.token,
         "status": cart.status,
@@ -236,8 +240,8 @@ class CartPickupView(CartView):
 class CartCheckoutView(CartView):
     """Place the cart as a web order, at the prices last shown (Idempotency-Key required).
 
-    409 price_changed carries the new priced basket under `basket`; the cart then stores it as what
-    was shown, so checking out again with its total places the order.
+    A 409 price_changed carries the new priced basket under `basket`. The cart stores that basket as
+    shown, so checking out again with its total places the order.
     """
 
     @extend_schema(request=CheckoutRequestSerializer, responses={201: CheckoutResponseSerializer})

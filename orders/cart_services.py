@@ -33,7 +33,7 @@ from pricing.selectors import pricing_context_load
 from .models import Cart, CartLine, CartStatus, Order
 from .services import MAX_ID, Delivery, order_place_web
 
-# An open cart nobody changes for this long expires; every change starts the period again.
+# An open cart expires after this long without a change. Every change starts the period again.
 CART_LIFETIME = timedelta(days=30)
 MAX_CART_LINES = 100
 MAX_COUPONS = 5
@@ -43,7 +43,7 @@ CHECKOUT_SOURCE = "checkout"
 
 
 def shipping_flat_rate() -> Decimal:
-    """The shipping charge of every cart that ships: settings.CART_SHIPPING_FLAT_RATE, 4.99 when unset."""
+    """Return the shipping charge of every cart that ships: settings.CART_SHIPPING_FLAT_RATE, or 4.99 when unset."""
     # NOTE: one flat rate for every address and weight; rates per zone or carrier belong to fulfillment.
     return Decimal(str(getattr(settings, "CART_SHIPPING_FLAT_RATE", "4.99")))
 
@@ -59,14 +59,14 @@ class CouponProblem:
 
 @dataclass(frozen=True)
 class CartPricing:
-    """What a cart response shows: the priced basket (or, once checked out, its final snapshot)."""
+    """The content of a cart response: the priced basket, or the final snapshot once checked out, and coupon problems."""
 
     basket: PricedBasket | dict
     coupon_problems: tuple[CouponProblem, ...] = ()
 
 
 class PriceChanged(Conflict):
-    """The cart's prices changed since the customer last saw them; `priced_basket` holds the new ones."""
+    """Conflict raised when the cart's prices changed since they were shown; `priced_basket` contains the new ones."""
 
     code = "price_changed"
 
@@ -144,7 +144,7 @@ def _price(cart: Cart, lines: list[CartLine]) -> CartPricing:
     except ValidationFailed as error:
         if not _is_coupon_error(error):
             raise
-    # The context already holds every coupon of the basket, so trying them one by one runs no query.
+    # The context already contains every coupon of the basket, so trying them one by one runs no query.
     problems, valid = [], []
     for code in basket.coupon_codes:
         try:
@@ -159,12 +159,12 @@ def _price(cart: Cart, lines: list[CartLine]) -> CartPricing:
 
 
 def _snapshot(priced: PricedBasket) -> dict:
-    """The priced basket as JSON-ready data, amounts as decimal strings."""
+    """Convert the priced basket to JSON-ready data, with amounts as decimal strings."""
     return json.loads(json.dumps(dataclasses.asdict(priced), cls=DjangoJSONEncoder))
 
 
 def _price_signature(snapshot: dict) -> tuple:
-    """What checkout compares: per line the SKU, quantity, unit price, discount, tax and total, and the basket totals."""
+    """Return what checkout compares: per line the SKU, quantity, unit price, discount, tax and total, and the basket totals."""
     lines = tuple(
         (line["sku"], line["quantity"], Decimal(line["unit_price"]), Decimal(line["discount_total"]),
          Decimal(line["tax_total"]), Decimal(line["total"]))
@@ -352,7 +352,8 @@ def cart_coupon_remove(*, token: str, code: str) -> tuple[Cart, CartPricing]:
     cart = _cart_locked(token)
     _check_open(cart, now=now)
     if code not in cart.coupon_codes:
-        raise NotFound(f"Coupon {code} is not in cart {cart.token}.", code="coupon_not_in_cart", fields={"code": ["Not in the cart."]})
+        raise NotFound(f"Coupon {code} is not in cart {cart.token}: read the cart for its coupon codes.", code="coupon_not_in_cart",
+                       fields={"code": ["Not in the cart."]})
     cart.coupon_codes = [applied for applied in cart.coupon_codes if applied != code]
     cart.save(update_fields=["coupon_codes", "updated_at"])
     return _priced_after_change(cart, now=now)
@@ -440,7 +441,7 @@ def cart_checkout_price_check(*, token: str, expected_total: Decimal) -> None:
     """Price an open cart and, when its prices changed since it was shown, store the new snapshot and raise PriceChanged.
 
     It commits the new snapshot before raising, so that sending the new total back checks out. Carts
-    that are not open are left to cart_checkout, which answers for them.
+    that are not open pass unchecked, because cart_checkout raises the right error for them.
     """
     with transaction.atomic():
         cart = _cart_locked(token)
@@ -490,6 +491,8 @@ def cart_checkout(
                 priced_basket=priced,
                 fields={"expected_total": [f"The total is now {priced.total}."]},
             )
+        # NOTE: a pickup order reserves its units where web orders do (the location with the most
+        # available), not at the pickup store; moving them there is left to fulfillment routing.
         order, _created = order_place_web(
             priced_basket=priced,
             customer_id=cart.customer_id,

@@ -7,9 +7,9 @@ stock level rows stay locked only from the reservation to the commit. Stock goes
 Events go through the outbox: "order.placed" for a web order, "order.completed" for a register sale
 and a delivered web order, "order.shipped" and "order.cancelled".
 
-Prices come from one of three places. Checkout passes the basket that pricing.engine priced (unit
-prices, discounts per promotion, taxes per rate); register sales are priced by the same engine here;
-historical imports carry the prices of their time. Coupons are redeemed and loyalty points spent as a
+Prices come from one of three places. Checkout passes the basket that pricing.engine priced, with
+unit prices, discounts per promotion and taxes per rate. Register sales are priced by the same engine
+here. Historical imports carry the prices of their time. Coupons are redeemed and loyalty points spent as a
 tender in the order's transaction, points are earned when an order completes, and cancelling gives
 all three back. Historical imports redeem no coupons.
 
@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -80,7 +80,7 @@ class OrderLineInput:
 
     `expected_unit_price` is the price the customer saw; placing fails with `price_changed` when the
     current price differs. `unit_price`, `discount_amount`, `tax_amount`, `line_total` and `unit_cost`
-    are given only by imports of historical orders, which keep the prices of their time; their
+    are given only by imports of historical orders, which keep the prices of their time. Their
     `line_total` is what was charged, tax included.
     """
 
@@ -468,7 +468,7 @@ _INSERT_ORDER = """
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a web order goes: a shipping address, or a store where the customer collects it."""
+    """The destination of a web order: a shipping address, or a store where the customer collects it."""
 
     country: str = ""
     region: str = ""
@@ -679,7 +679,7 @@ def _loyalty_tender_add(order: Order, *, customer_id: int | None, points) -> Ord
     if program.currency != order.currency:
         raise ValidationFailed(f"Loyalty points pay in {program.currency}, the order is in {order.currency}: leave loyalty_points out.",
                                code="currency_mismatch", fields={"loyalty_points": [f"Points pay in {program.currency}."]})
-    worth_total = int((order.total / program.point_value).to_integral_value(rounding="ROUND_FLOOR"))
+    worth_total = int((order.total / program.point_value).to_integral_value(rounding=ROUND_FLOOR))
     points = min(points, worth_total)
     if points == 0:
         return None
@@ -691,15 +691,16 @@ def _loyalty_tender_add(order: Order, *, customer_id: int | None, points) -> Ord
     return tender
 
 
-def _points_earn(order: Order, paid_lines: Sequence[tuple[int | None, Decimal]]) -> None:
+def _points_earn(order: Order, paid_lines: Callable[[], Sequence[tuple[int | None, Decimal]]]) -> None:
     """Award loyalty points for a completed order on what was paid per line after discounts and before tax.
 
-    Skips orders without a customer, and costs one query when no program is active (historical replays).
-    Safe to call twice for the same order: points_earn_for_order awards once per order number.
+    `paid_lines` returns (category id, amount paid before tax) per line; it is called only when points
+    are due. Skips orders without a customer, and costs one query when no program is active (historical
+    replays). Safe to call twice for one order, because points_earn_for_order awards once per order number.
     """
     if order.customer_id is None or program_active() is None:
         return
-    points_earn_for_order(customer_id=order.customer_id, order_reference=order.number, lines=list(paid_lines), placed_at=order.placed_at)
+    points_earn_for_order(customer_id=order.customer_id, order_reference=order.number, lines=list(paid_lines()), placed_at=order.placed_at)
 
 
 def _order_paid_lines(order: Order) -> list[tuple[int | None, Decimal]]:
@@ -744,17 +745,17 @@ def order_place_web(
 ) -> tuple[Order, bool]:
     """Place a web order: price it, reserve its units where they are most available, record it as placed.
 
-    The prices come from `priced_basket` when given (checkout, with `lines` left out: the order gets
-    exactly the engine's unit prices, discounts, taxes, shipping and totals, and `coupon_codes` are
-    redeemed), otherwise from the lines' historical prices, otherwise from the channel's base prices.
+    At checkout, `priced_basket` is given and `lines` left out. The order then gets exactly the
+    engine's unit prices, discounts, taxes, shipping and totals, and `coupon_codes` are redeemed.
+    Otherwise the lines' historical prices apply, or else the channel's base prices.
     NOTE: the base-price path applies no promotion and no tax; storefronts price through carts.
     `loyalty_points` are spent as a tender, capped at the order total.
 
     Returns (order, created); created is False when the channel already has an order with this
-    `external_ref`, which is then returned unchanged. Raises ValidationFailed for bad input,
-    Conflict `price_changed` when an expected unit price differs from the current one, Conflict
-    `coupon_used_up` for a coupon without uses left, and Conflict `insufficient_stock` naming the SKU
-    and its available units; nothing is written in any of these cases. Publishes "order.placed".
+    `external_ref`, which is then returned unchanged. Raises ValidationFailed for bad input. Raises
+    Conflict `price_changed` when an expected unit price differs from the current one, `coupon_used_up`
+    for a coupon without uses left, and `insufficient_stock` naming the SKU and its available units.
+    Nothing is written in any of these cases. Publishes "order.placed".
     """
     if priced_basket is not None:
         if lines is not None:
@@ -904,7 +905,7 @@ def order_record_register_sale(
             return _existing_order(channel_id=context.channel_id, external_ref=external_ref), False
         _coupons_redeem(order, coupon_codes=coupon_codes, customer_id=order_customer_id)
         _loyalty_tender_add(order, customer_id=order_customer_id, points=loyalty_points)
-        _points_earn(order, [(line.variant.category_id, line.paid_before_tax) for line in priced])
+        _points_earn(order, lambda: [(line.variant.category_id, line.paid_before_tax) for line in priced])
         outbox_publish(topic="order.completed", payload=_event_payload(order))
         stock_sell(
             lines=[StockLine(line.variant.variant_id, location.pk, line.quantity) for line in priced],
@@ -963,8 +964,7 @@ def order_complete(*, number: str, actor=None, api_key=None, reason: str = "") -
     """Mark a shipped order as delivered (shipped -> completed); the customer earns loyalty points on it."""
 
     def earn(order: Order) -> None:
-        if order.customer_id is not None:
-            _points_earn(order, _order_paid_lines(order))
+        _points_earn(order, lambda: _order_paid_lines(order))
 
     return _transition(number=number, to_status=OrderStatus.COMPLETED, actor=actor, api_key=api_key, reason=reason, effect=earn)
 

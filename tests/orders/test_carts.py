@@ -1,5 +1,5 @@
-"""Carts over the API: every change answers with the priced basket, bad input writes nothing, checkout places
-exactly the prices shown."""
+"""Carts over the API: every response carries the priced basket, bad input writes nothing, and checkout
+places exactly the prices shown."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -231,4 +231,4 @@ def test_no_program_costs_one_query(shop, hundred, django_assert_num_queries):
     order = sale(shop, ("HUNDRED-1", 1))
     order.customer_id = customer.pk
     with django_assert_num_queries(1):
-        _points_earn(order, [(None, Decimal("100.00"))])
+        _points_earn(order, lambda: [(None, Decimal("100.00"))])
