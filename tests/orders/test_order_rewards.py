@@ -232,3 +232,24 @@ def test_no_program_costs_one_query(shop, hundred, django_assert_num_queries):
     order.customer_id = customer.pk
     with django_assert_num_queries(1):
         _points_earn(order, lambda: [(None, Decimal("100.00"))])
+
+
+def test_register_sale_api_with_coupon(shop, staff_client):
+    from commerce.models import Role
+
+    coupon("SAVE5")
+    cashier = staff_client(Role.CASHIER, shop.store)
+    response = cashier.post(
+        "/api/v1/register-sales/",
+        {"location": shop.store.code, "lines": [{"sku": "PROMO-1", "quantity": 1}], "coupon_codes": ["SAVE5"]},
+        format="json", HTTP_IDEMPOTENCY_KEY="sale-with-coupon",
+    )
+    assert response.status_code == 201, response.json()
+    line = response.json()["lines"][0]
+    assert [(discount["promotion_name"], discount["coupon_code"], discount["amount"]) for discount in line["discounts"]] == [
+        ("Quarter off PROMO-1", "", "5.00"),
+        ("SAVE5 order discount", "SAVE5", "5.00"),
+    ]
+    assert line["taxes"] == [{"tax_rate_id": shop.rate.pk, "name": "VAT", "rate": "23.0000", "amount": "2.30"}]
+    assert response.json()["total"] == "12.29"
+    assert Coupon.objects.get(code="SAVE5").times_used == 1
