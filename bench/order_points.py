@@ -2,8 +2,8 @@
 
 Each round records SALES sales of 2 lines with historical prices through order_record_register_sale,
 in batches of 250 per transaction as the replay does. The baseline is the same sales with no active
-program, where earning costs one query per sale; the measured case opens an account and earns points
-on every sale. Rounds alternate so that both see the same machine load. It also counts the queries
+program, where earning costs one query per sale. In the measured case every sale opens or updates an
+account and earns points. Rounds alternate so that both see the same machine load. It also counts the queries
 of one sale in each case.
 
 Run: DATABASE_URL=postgres://... python bench/order_points.py
