@@ -317,24 +317,20 @@ def _check_coupons(codes, context: PricingContext) -> dict:
         if not coupon.is_active or not coupon.promotion_is_active:
             raise _coupon_error("coupon_inactive", f"Coupon {code} is no longer active: remove it from the basket.")
         if coupon.starts_at is not None and context.at < coupon.starts_at:
-            raise _coupon_error("coupon_not_started", f"Coupon {code} is valid from {coupon.starts_at.isoformat()}: use it from then on."
-            )
+            raise _coupon_error("coupon_not_started", f"Coupon {code} is valid from {coupon.starts_at.isoformat()}: use it from then on.")
         if coupon.ends_at is not None and context.at >= coupon.ends_at:
             raise _coupon_error("coupon_expired", f"Coupon {code} expired at {coupon.ends_at.isoformat()}: remove it from the basket.")
         if coupon.channel_ids and context.channel_id not in coupon.channel_ids:
-            raise _coupon_error("coupon_wrong_channel", f"Coupon {code} is not valid on channel {context.channel_code}: remove it from the basket."
-            )
+            raise _coupon_error("coupon_wrong_channel", f"Coupon {code} is not valid on channel {context.channel_code}: remove it from the basket.")
         if coupon.location_ids and context.store_id not in coupon.location_ids:
             raise _coupon_error("coupon_wrong_store", f"Coupon {code} is not valid at this store: remove it from the basket.")
         if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
             raise _coupon_error("coupon_used_up", f"Coupon {code} has been used up ({coupon.usage_limit} uses): remove it from the basket.")
         if coupon.per_customer_limit is not None:
             if context.customer_id is None:
-                raise _coupon_error("coupon_needs_customer", f"Coupon {code} is limited per customer: identify the customer first."
-                )
+                raise _coupon_error("coupon_needs_customer", f"Coupon {code} is limited per customer: identify the customer first.")
             if coupon.customer_uses >= coupon.per_customer_limit:
                 raise _coupon_error(
-                    code,
                     "coupon_customer_limit",
                     f"Coupon {code} was already used {coupon.customer_uses} times by this customer, "
                     f"the limit is {coupon.per_customer_limit}: remove it from the basket.",

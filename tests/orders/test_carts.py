@@ -495,11 +495,6 @@ def test_checkout_access(client, shop, key_client, staff_client, admin_client_ap
     assert checkout(admin_client_api, token, "14.99").status_code == 201
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pricing.engine._check_coupons passes three arguments to _coupon_error for coupon_customer_limit, "
-    "which raises TypeError (a 500) until the pricing engine is fixed",
-)
 def test_coupon_over_customer_limit_rejected(client, shop):
     limited = coupon("FIRST5")
     Coupon.objects.filter(pk=limited.pk).update(per_customer_limit=1)
