@@ -20,6 +20,7 @@ from commerce.api_keys import ApiKeyAuthentication
 from commerce.models import ApiKey, Role, StaffProfile
 from inventory.models import Location, StockLevel, StockMovement
 from orders.models import Order, OrderLine
+from pricing.models import Coupon
 
 pytestmark = pytest.mark.django_db
 
@@ -78,10 +79,25 @@ def test_demo_setup_fills_shelf_prices(demo_output):
 
 
 def test_demo_setup_stock_ends_at_margin(demo_output):
-    levels = StockLevel.objects.all()
-    assert levels.filter(location__kind=Location.STORE).count() == levels.count()
+    levels = StockLevel.objects.filter(location__kind=Location.STORE)
     assert set(levels.values_list("on_hand", flat=True)) == {5}
-    assert StockMovement.objects.aggregate(total=Sum("quantity"))["total"] == 5 * levels.count()
+    store_movements = StockMovement.objects.filter(stock_level__location__kind=Location.STORE)
+    assert store_movements.aggregate(total=Sum("quantity"))["total"] == 5 * levels.count()
+
+
+def test_demo_setup_stocks_online_shop(demo_output):
+    web_priced = VariantPrice.objects.filter(channel__code="web").count()
+    warehouse_levels = StockLevel.objects.filter(location__code="wh-central")
+    assert web_priced > 0
+    assert warehouse_levels.count() == web_priced
+    assert set(warehouse_levels.values_list("on_hand", flat=True)) == {24}
+    assert f"{web_priced} priced variants received 24 units each at wh-central" in demo_output
+
+
+def test_demo_setup_creates_coupon(demo_output):
+    coupon = Coupon.objects.get(code="WELCOME10")
+    assert coupon.per_customer_limit == 1
+    assert coupon.promotion.value == Decimal("10")
 
 
 def test_demo_setup_accounts(demo_output):

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from tqdm import tqdm
 
+from backoffice.demo import STOREFRONT_UNITS, demo_promotions_ensure, storefront_stock_receive
 from commerce.api_keys import api_key_create
 from commerce.models import ApiKey, Role, Scope, StaffProfile
 from inventory.models import Location
@@ -94,6 +95,10 @@ class Command(BaseCommand):
 
         first_store = Location.objects.get(code=store_code(plan.store_ids[0]))
         warehouse = Location.objects.get(code=WAREHOUSE_CENTRAL)
+        stocked = storefront_stock_receive(warehouse=warehouse)
+        self.stdout.write(f"Online stock: {stocked} priced variants received {STOREFRONT_UNITS} units each at {warehouse.code}.")
+        for name in demo_promotions_ensure():
+            self.stdout.write(f"Promotion created: {name}.")
         accounts = demo_accounts_ensure(store=first_store, warehouse=warehouse, reset_passwords=options["reset_passwords"])
         self._accounts_write(accounts)
         self._api_key_write(storefront_key_ensure())
