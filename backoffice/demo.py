@@ -1,4 +1,4 @@
-"""What the demo adds on top of the replayed data so that the online shop has something to sell."""
+"""Demo additions on top of the replayed data, so that the online shop has something to sell."""
 
 from django.db import transaction
 
