@@ -1,38 +1,15 @@
 """Orders of one new person arriving at once from several channels make one customer (PostgreSQL, real threads)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from customers import services
 from customers.models import Customer, CustomerIdentity
-
-
-def _run_in_threads(count, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:  # collected for the assertions
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+from tests.threads import run_in_threads
 
 
 @pytest.mark.django_db(transaction=True)
 def test_same_new_person_created_once():
-    results = _run_in_threads(
+    results = run_in_threads(
         6, lambda index: services.customer_get_or_create_by_identity(email=" New.Person@Example.com ", phone="(415) 555-2671")
     )
     errors = [result for result in results if isinstance(result, Exception)]

@@ -1,10 +1,8 @@
 """Concurrent redemptions and earnings against PostgreSQL with real threads."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -12,30 +10,9 @@ from commerce.errors import ValidationFailed
 from loyalty import services
 from loyalty.models import EntryKind, LoyaltyAccount, PointsEntry
 from tests.factories import CustomerFactory
+from tests.threads import run_in_threads
 
 from .factories import ProgramFactory
-
-
-def _run_in_threads(count, work):
-    """Start `count` threads together, each calling work(index); return what each returned or raised."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:  # collected for the assertions
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _account_with(points):
@@ -48,7 +25,7 @@ def _account_with(points):
 @pytest.mark.django_db(transaction=True)
 def test_two_redemptions_never_below_zero():
     account = _account_with("100.00")
-    results = _run_in_threads(2, lambda index: services.points_redeem(account_id=account.pk, points=60, order_reference=f"ORDER-{index}"))
+    results = run_in_threads(2, lambda index: services.points_redeem(account_id=account.pk, points=60, order_reference=f"ORDER-{index}"))
     failures = [result for result in results if isinstance(result, Exception)]
     assert len(failures) == 1
     assert isinstance(failures[0], ValidationFailed)
@@ -63,7 +40,7 @@ def test_two_redemptions_never_below_zero():
 @pytest.mark.django_db(transaction=True)
 def test_many_redemptions_sum_to_balance():
     account = _account_with("100.00")
-    results = _run_in_threads(8, lambda index: services.points_redeem(account_id=account.pk, points=30, order_reference=f"ORDER-{index}"))
+    results = run_in_threads(8, lambda index: services.points_redeem(account_id=account.pk, points=30, order_reference=f"ORDER-{index}"))
     successes = [result for result in results if not isinstance(result, Exception)]
     assert len(successes) == 3
     account.refresh_from_db()
@@ -75,7 +52,7 @@ def test_many_redemptions_sum_to_balance():
 def test_same_sale_synced_concurrently_earns_once():
     ProgramFactory()
     customer = CustomerFactory()
-    results = _run_in_threads(
+    results = run_in_threads(
         4,
         lambda index: services.points_earn_for_order(
             customer_id=customer.pk, order_reference="POS-OFFLINE-1", lines=[(None, Decimal("42.00"))], placed_at=timezone.now()
