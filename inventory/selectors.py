@@ -39,7 +39,7 @@ def availability_for_variants(*, variant_ids: list[int], location_ids: list[int]
 
 
 def location_with_most_available(*, variant_id: int, quantity: int) -> int | None:
-    """The id of the active shipping location with the most available units of a variant, at least `quantity`.
+    """Return the id of the active shipping location with the most available units of a variant, at least `quantity`.
 
     Ties go to the lowest location id, so the choice is deterministic.
     """
