@@ -30,6 +30,8 @@ SAMPLE_BASKETS = 2105
 SAMPLE_LINES = 3426
 SAMPLE_SALES = Decimal("10976.14")
 SAMPLE_STORES = 10
+# The sample's store with the most items in stock, where the demo's store staff work.
+DEMO_STORE = "cj-store-367"
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def test_demo_setup_catalog_and_locations(demo_output):
     assert Barcode.objects.count() == 2000
     assert Location.objects.filter(kind=Location.STORE).count() == SAMPLE_STORES
     assert set(Location.objects.filter(kind=Location.WAREHOUSE).values_list("code", flat=True)) == {"wh-central", "wh-west"}
-    store = Location.objects.get(code="cj-store-292")
+    store = Location.objects.get(code=DEMO_STORE)
     assert store.coordinates_synthetic is True
     assert store.time_zone == "America/New_York"
     assert (store.sells_in_store, store.offers_pickup, store.ships_from_store, store.allow_negative_stock) == (True, True, True, False)
@@ -105,8 +107,8 @@ def test_demo_setup_accounts(demo_output):
     assert set(users) == {"admin", "manager", "cashier", "fulfillment", "finance"}
     assert users["admin"].is_superuser is True
     expected = {
-        "manager": (Role.STORE_MANAGER, ["cj-store-292"]),
-        "cashier": (Role.CASHIER, ["cj-store-292"]),
+        "manager": (Role.STORE_MANAGER, [DEMO_STORE]),
+        "cashier": (Role.CASHIER, [DEMO_STORE]),
         "fulfillment": (Role.FULFILLMENT_ASSOCIATE, ["wh-central"]),
         "finance": (Role.FINANCE, []),
     }
@@ -144,7 +146,7 @@ def test_demo_setup_second_run_adds_nothing(demo_output):
 
 def test_demo_accounts_reset_passwords(demo_output):
     old_password = _printed_password(demo_output, "finance")
-    store, warehouse = Location.objects.get(code="cj-store-292"), Location.objects.get(code="wh-central")
+    store, warehouse = Location.objects.get(code=DEMO_STORE), Location.objects.get(code="wh-central")
     accounts = {row[0]: row for row in demo_accounts_ensure(store=store, warehouse=warehouse, reset_passwords=True)}
     new_password = accounts["finance"][3]
     assert new_password is not None
@@ -154,10 +156,28 @@ def test_demo_accounts_reset_passwords(demo_output):
 
 
 def test_demo_accounts_keep_passwords(demo_output):
-    store, warehouse = Location.objects.get(code="cj-store-292"), Location.objects.get(code="wh-central")
+    store, warehouse = Location.objects.get(code=DEMO_STORE), Location.objects.get(code="wh-central")
     accounts = demo_accounts_ensure(store=store, warehouse=warehouse)
     assert [row[3] for row in accounts] == [None] * 5
     assert get_user_model().objects.get(username="cashier").check_password(_printed_password(demo_output, "cashier"))
+
+
+def test_demo_store_staff_can_sell(demo_output):
+    in_stock = StockLevel.objects.filter(location__kind=Location.STORE, on_hand__gt=0).values("location__code")
+    counts = {}
+    for row in in_stock:
+        counts[row["location__code"]] = counts.get(row["location__code"], 0) + 1
+    assert max(counts.values()) == counts[DEMO_STORE]
+    assert counts[DEMO_STORE] > 0
+
+
+def test_demo_staff_log_in_with_role_group(demo_output):
+    cashier = get_user_model().objects.get(username="cashier")
+    assert cashier.is_staff is True
+    assert list(cashier.groups.values_list("name", flat=True)) == ["Role: Cashier"]
+    assert cashier.has_perm("inventory.view_stocklevel") is True
+    assert cashier.has_perm("orders.view_order") is False
+    assert get_user_model().objects.get(username="finance").has_perm("orders.view_order") is True
 
 
 def _printed_password(output: str, username: str) -> str:

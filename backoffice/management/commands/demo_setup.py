@@ -10,11 +10,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Count, Q
 from tqdm import tqdm
 
 from backoffice.demo import STOREFRONT_UNITS, demo_promotions_ensure, storefront_stock_receive
 from commerce.api_keys import api_key_create
-from commerce.models import ApiKey, Role, Scope, StaffProfile
+from commerce.roles import role_groups_sync, staff_member_save
+from commerce.models import ApiKey, Role, Scope
 from inventory.models import Location
 from orders.management.commands.replay import report_write
 from orders.replay.plan import WAREHOUSE_CENTRAL, plan_build, store_code
@@ -93,12 +95,19 @@ class Command(BaseCommand):
         prices = shelf_prices_fill(plan, channels=channels_ensure().values())
         self.stdout.write(f"Base prices set from the replayed shelf prices: {prices}.")
 
-        first_store = Location.objects.get(code=store_code(plan.store_ids[0]))
+        # The demo's store staff work at the store with the most items in stock, so a cashier can sell.
+        first_store = (
+            Location.objects.filter(kind=Location.STORE, code__in=[store_code(store_id) for store_id in plan.store_ids])
+            .annotate(levels=Count("stock_levels", filter=Q(stock_levels__on_hand__gt=0)))
+            .order_by("-levels", "code")
+            .first()
+        )
         warehouse = Location.objects.get(code=WAREHOUSE_CENTRAL)
         stocked = storefront_stock_receive(warehouse=warehouse)
         self.stdout.write(f"Online stock: {stocked} priced variants received {STOREFRONT_UNITS} units each at {warehouse.code}.")
         for name in demo_promotions_ensure():
             self.stdout.write(f"Promotion created: {name}.")
+        role_groups_sync()
         accounts = demo_accounts_ensure(store=first_store, warehouse=warehouse, reset_passwords=options["reset_passwords"])
         self._accounts_write(accounts)
         self._api_key_write(storefront_key_ensure())
@@ -155,14 +164,13 @@ def demo_accounts_ensure(*, store: Location, warehouse: Location, reset_password
         if user is None:
             user = user_model(username=username)
         user.is_superuser = is_superuser
-        # Administrators and store managers work in the Django admin.
-        user.is_staff = role in (Role.ADMINISTRATOR, Role.STORE_MANAGER)
+        # Every role logs in through the admin login; its group decides which admin pages it sees.
+        user.is_staff = True
         user.is_active = True
         if password is not None:
             user.set_password(password)
         user.save()
-        profile, _created = StaffProfile.objects.update_or_create(user=user, defaults={"role": role})
-        profile.locations.set([location] if location is not None else [])
+        staff_member_save(user=user, role=role, locations=[location] if location is not None else [])
         accounts.append((username, role, location.code if location is not None else "all locations", password))
     return accounts
 
