@@ -53,10 +53,14 @@ class AccessPolicy(BasePermission):
             raise Forbidden(f"{request.method} is not allowed on {request.path} for anyone.", code="forbidden")
         api_key = api_key_of(request)
         if api_key is not None:
-            if rule.scope is None or not api_key.has_scope(rule.scope):
-                needed = rule.scope or "a staff login"
+            if rule.scope is None:
                 raise Forbidden(
-                    f"API key {api_key.prefix} lacks the scope {needed} for {request.method} {request.path}: "
+                    f"API keys cannot call {request.method} {request.path}: it is for staff. Log in as a staff member instead.",
+                    code="missing_scope",
+                )
+            if not api_key.has_scope(rule.scope):
+                raise Forbidden(
+                    f"API key {api_key.prefix} lacks the scope {rule.scope} for {request.method} {request.path}: "
                     f"ask an administrator to add it.",
                     code="missing_scope",
                 )

@@ -14,4 +14,4 @@ class CommerceConfig(AppConfig):
         from . import schema  # noqa: F401  (registers the OpenAPI description of API keys)
 
         if settings.CELERY_TASK_ALWAYS_EAGER:
-            logger.debug("REDIS_URL is not set: Celery tasks run in-process")
+            logger.info("REDIS_URL is not set: Celery tasks run in-process")

@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from django.db import connection, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from .access import api_key_of
@@ -18,6 +19,15 @@ from .models import IdempotencyKey
 from .retry import retry_on_deadlock
 
 MAX_KEY_LENGTH = 255
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description="A unique value (a UUID) per request. Send the same value when you retry: the first response is "
+    "returned again. The same key with a different body gets 409.",
+)
 
 
 def principal_of(request) -> str:
@@ -86,4 +96,4 @@ def idempotent(view_method):
 
         return run()
 
-    return wrapper
+    return extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])(wrapper)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from .api import WhoAmIView
@@ -15,7 +16,12 @@ api_v1 = [
     path("", include("loyalty.urls")),
 ]
 
+admin.site.site_header = "Tandem back-office"
+admin.site.site_title = "Tandem"
+admin.site.index_title = "Stores, stock, orders and customers"
+
 urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -117,3 +117,10 @@ def test_validation_message_reads_cleanly(key_client):
     response = key_client(["carts:write"]).post("/api/v1/pricing/quote/", data={"lines": "x"}, format="json")
     assert response.status_code == 400
     assert ".." not in response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_staff_only_endpoint_message_for_api_key(key_client):
+    response = key_client(["orders:write"]).post("/api/v1/register-sales/", data={}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 403
+    assert response.json()["message"].startswith("API keys cannot call POST /api/v1/register-sales/")
