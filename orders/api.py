@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
@@ -160,6 +160,18 @@ class StatusChangeSerializer(serializers.Serializer):
         return change.api_key.prefix if change.api_key_id else None
 
 
+class ShippingAddressSerializer(serializers.Serializer):
+    country = serializers.CharField()
+    region = serializers.CharField()
+    postal_code = serializers.CharField()
+
+
+def shipping_address_body(order: Order) -> dict | None:
+    if not order.shipping_country:
+        return None
+    return {"country": order.shipping_country, "region": order.shipping_region, "postal_code": order.shipping_postal_code}
+
+
 class OrderSummarySerializer(serializers.Serializer):
     number = serializers.CharField()
     channel = serializers.CharField(source="channel.code")
@@ -175,9 +187,18 @@ class OrderSummarySerializer(serializers.Serializer):
     external_ref = serializers.CharField()
     source = serializers.CharField()
     placed_at = serializers.DateTimeField()
+    pickup_location = serializers.SerializerMethodField(help_text="The store the customer collects the order at, if any.")
+    shipping_address = serializers.SerializerMethodField(help_text="Where the order ships, if it ships.")
 
     def get_location(self, order) -> str | None:
         return order.location.code if order.location_id else None
+
+    def get_pickup_location(self, order) -> str | None:
+        return order.pickup_location.code if order.pickup_location_id else None
+
+    @extend_schema_field(ShippingAddressSerializer(allow_null=True))
+    def get_shipping_address(self, order) -> dict | None:
+        return shipping_address_body(order)
 
 
 class OrderSerializer(OrderSummarySerializer):
@@ -253,6 +274,8 @@ def order_body(order: Order) -> dict:
         "external_ref": order.external_ref,
         "source": order.source,
         "placed_at": _timestamp(order.placed_at),
+        "pickup_location": order.pickup_location.code if order.pickup_location_id else None,
+        "shipping_address": shipping_address_body(order),
         "lines": [
             {
                 "line_number": line.line_number, "sku": line.sku, "name": line.name, "quantity": line.quantity,

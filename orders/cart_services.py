@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import phonenumbers
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -363,15 +364,19 @@ def cart_coupon_remove(*, token: str, code: str) -> tuple[Cart, CartPricing]:
 def cart_shipping_set(*, token: str, country: str, region: str = "", postal_code: str) -> tuple[Cart, CartPricing]:
     """Ship the cart to an address: tax follows the address's region, and the flat shipping rate applies."""
     country = (country or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", country):
+    if country not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationFailed(f"Country {country!r} is invalid: send an ISO 3166-1 alpha-2 code such as US.",
-                               code="invalid_country", fields={"country": ["Two letters, e.g. US."]})
+                               code="invalid_country", fields={"country": ["An ISO 3166-1 alpha-2 code, e.g. US."]})
     region = (region or "").strip().upper()
     postal_code = (postal_code or "").strip()
     if len(region) > 100 or not postal_code or len(postal_code) > 20:
         field = "region" if len(region) > 100 else "postal_code"
         raise ValidationFailed(f"{field} is missing or too long: send a region of at most 100 and a postal code of 1 to 20 characters.",
                                code="invalid_address", fields={field: ["Missing or too long."]})
+    # NOTE: only United States ZIP codes are checked for their format; other countries' codes are taken as given.
+    if country == "US" and not re.fullmatch(r"\d{5}(-\d{4})?", postal_code):
+        raise ValidationFailed(f"ZIP code {postal_code!r} is invalid: send 5 digits, or 5+4 such as 45202-1234.",
+                               code="invalid_postal_code", fields={"postal_code": ["5 digits, or 5+4."]})
     now = timezone.now()
     cart = _cart_locked(token)
     _check_open(cart, now=now)

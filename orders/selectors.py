@@ -128,7 +128,7 @@ def best_locations_read(*, variant_ids: list[int]) -> dict[int, LocationChoice]:
 
 
 def _with_details(queryset: QuerySet) -> QuerySet:
-    return queryset.select_related("channel", "location", "customer").prefetch_related(
+    return queryset.select_related("channel", "location", "customer", "pickup_location").prefetch_related(
         Prefetch(
             "lines",
             queryset=OrderLine.objects.select_related("location").prefetch_related("discounts", "taxes").order_by("line_number"),
@@ -154,7 +154,7 @@ def orders_visible(*, location_ids: set[int] | None, web_only: bool = False) -> 
 
 
 def order_list(*, location_ids: set[int] | None, web_only: bool = False) -> QuerySet:
-    return orders_visible(location_ids=location_ids, web_only=web_only).select_related("channel", "location").order_by("-placed_at", "-id")
+    return orders_visible(location_ids=location_ids, web_only=web_only).select_related("channel", "location", "pickup_location").order_by("-placed_at", "-id")
 
 
 def order_number_is_plausible(number: str) -> bool:

@@ -504,3 +504,25 @@ def test_coupon_over_customer_limit_rejected(client, shop):
     client.put(f"{CARTS}{token}/customer/", {"id": customer.pk}, format="json")
     response = client.post(f"{CARTS}{token}/coupons/", {"code": "FIRST5"}, format="json")
     assert_error(response, 400, "coupon_customer_limit")
+
+
+@pytest.mark.parametrize(
+    "country,postal_code,code",
+    [("ZZ", "12345", "invalid_country"), ("US", "abcde", "invalid_postal_code"), ("US", "1234", "invalid_postal_code")],
+)
+def test_shipping_address_rejected(client, shop, country, postal_code, code):
+    token = cart_with(client, ("PLAIN-1", 1))["token"]
+    response = ship(client, token, country=country, postal_code=postal_code)
+    assert_error(response, 400, code)
+    assert Cart.objects.get(token=token).shipping_country == ""
+
+
+def test_order_shows_delivery(client, shop):
+    body = cart_with(client, ("PLAIN-1", 1))
+    ship(client, body["token"])
+    placed = client.post(f"{CARTS}{body['token']}/checkout/", {"expected_total": ship(client, body["token"]).json()["basket"]["total"]},
+                         format="json", HTTP_IDEMPOTENCY_KEY="delivery-1")
+    assert placed.status_code == 201, placed.json()
+    order = placed.json()["order"]
+    assert order["shipping_address"] == {"country": "US", "region": "TX", "postal_code": "73301"}
+    assert order["pickup_location"] is None
