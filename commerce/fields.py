@@ -15,8 +15,8 @@ class QuantityField(serializers.IntegerField):
 
     default_error_messages = {
         "invalid": "{input!r} is not a whole number of units: send an integer such as 1.",
-        "min_value": "Quantity must be at least {min_value}.",
-        "max_value": "Quantity must be at most {max_value}.",
+        "min_value": "Quantity {input} is too small: send at least {min_value}.",
+        "max_value": "Quantity {input} is too large: send at most {max_value}.",
         "max_string_length": "The value is too long to be a quantity.",
     }
 
@@ -31,11 +31,19 @@ class QuantityField(serializers.IntegerField):
         if isinstance(data, str) and not data.strip().lstrip("-").isdigit():
             self.fail("invalid", input=data)
         try:
-            return super().to_internal_value(data)
+            value = super().to_internal_value(data)
         except serializers.ValidationError as error:
             if any(getattr(detail, "code", "") == "invalid" for detail in error.detail):
                 self.fail("invalid", input=data)
             raise
+        return value
+
+    def run_validators(self, value):
+        if self.min_value is not None and value < self.min_value:
+            self.fail("min_value", input=value, min_value=self.min_value)
+        if self.max_value is not None and value > self.max_value:
+            self.fail("max_value", input=value, max_value=self.max_value)
+        super().run_validators(value)
 
     def fail(self, key, **kwargs):
         kwargs.setdefault("input", None)
