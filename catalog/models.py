@@ -41,7 +41,7 @@ class Brand(models.Model):
 
 
 class TaxClass(models.Model):
-    """What kind of goods a variant is for tax (standard, reduced, food, exempt ...)."""
+    """A kind of goods for tax purposes (standard, reduced, food, exempt ...)."""
 
     code = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=100)

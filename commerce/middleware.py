@@ -2,7 +2,7 @@ from django.http import JsonResponse
 
 
 class RejectNulCharactersMiddleware:
-    """Reject with a 400 an API request whose path or query string holds a NUL character.
+    """Reject with a 400 an API request whose path or query string contains a NUL character.
 
     PostgreSQL text cannot hold NUL, so such a value would otherwise fail deep inside a query.
     """

@@ -11,7 +11,7 @@ class Role(models.TextChoices):
 
 
 class Scope(models.TextChoices):
-    """What an API key may do. Staff sessions are governed by roles instead."""
+    """Permissions of an API key. Staff sessions are governed by roles instead."""
 
     CATALOG_READ = "catalog:read", "Read the catalog"
     INVENTORY_READ = "inventory:read", "Read availability and stock levels"
@@ -52,7 +52,7 @@ class ApiKey(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """The first response to a request that moved money or stock, kept to answer replays of it."""
+    """The first response to a request that moved money or stock, stored to return on replays of it."""
 
     principal = models.CharField(max_length=64)
     key = models.CharField(max_length=255)

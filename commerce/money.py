@@ -7,7 +7,7 @@ from .errors import ValidationFailed
 # ISO 4217 minor units for the currencies Tandem is set up for; others default to 2.
 MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "CHF": 2, "PLN": 2, "SEK": 2, "JPY": 0, "KRW": 0}
 
-# The largest amount a money column holds (numeric(14, 2)).
+# The maximum amount a money column can store (numeric(14, 2)).
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
@@ -20,7 +20,7 @@ def quantum(currency: str) -> Decimal:
 
 
 def quantize(amount: Decimal, currency: str, rounding: str = ROUND_HALF_UP) -> Decimal:
-    """Round `amount` to the currency's minor unit (half-up unless a rounding rule says otherwise)."""
+    """Round `amount` to the currency's minor unit (half-up unless `rounding` names another rule)."""
     return Decimal(amount).quantize(quantum(currency), rounding=rounding)
 
 

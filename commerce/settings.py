@@ -166,7 +166,7 @@ DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
 # The country assumed for phone numbers written without a "+" country code (ISO 3166-1 alpha-2).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 
-# Where the public retail data lives; the demo falls back to the sample shipped in demo/sample.
+# The folder of public retail data. Without it, the demo falls back to the sample in demo/sample.
 SHARED_DATA_DIR = Path(os.environ.get("TANDEM_SHARED_DATA") or BASE_DIR.parent / "shared" / "data")
 
 LOGGING = {

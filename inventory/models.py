@@ -4,7 +4,7 @@ from django.db.models import F, Q
 
 
 class Location(models.Model):
-    """A store or a warehouse that holds stock."""
+    """A store or a warehouse that keeps stock."""
 
     STORE = "store"
     WAREHOUSE = "warehouse"
@@ -212,7 +212,7 @@ class CycleCount(models.Model):
 
 
 class CycleCountLine(models.Model):
-    """What the system expected and what was counted for one variant."""
+    """The expected and the counted units of one variant in a cycle count."""
 
     cycle_count = models.ForeignKey(CycleCount, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")

@@ -2,9 +2,10 @@
 
 Locks: the statements below lock the stock level rows they touch in primary-key order (a
 MATERIALIZED CTE with ORDER BY id FOR UPDATE) before they change them, so two orders that name the
-same SKUs in opposite order cannot deadlock. Checks are conditions of the UPDATE itself, never a read
-followed by a write in Python. Callers wrap these in their own transaction; every function here also
-opens one (a savepoint-free block when nested) so it is safe alone.
+same SKUs in opposite order cannot deadlock (tests/concurrency/test_stock_races.py runs that race with
+no retry). Checks are conditions of the UPDATE itself. The one exception is stock_count, which reads
+the level under its row lock to compute the count movement. Callers wrap these in their own
+transaction. Every function here also opens one (a savepoint-free block when nested), so it is safe alone.
 """
 
 import re
@@ -262,8 +263,8 @@ def stock_reserve(*, lines: Iterable[StockLine], reference_type: str, reference_
     """Promise units to an order: reserved goes up where available (on hand - reserved - safety stock) allows.
 
     One statement locks the rows in id order, checks and raises reserved, and writes the Reservation
-    rows. Raises InsufficientStock when any line lacks units; the lines already raised are undone only
-    by rolling back, so a caller that wants to try again (another location) wraps the call in its own
+    rows. Raises InsufficientStock when any line lacks units. The lines already raised are undone only
+    by rolling back, so a caller that tries again (at another location) wraps the call in its own
     `transaction.atomic()` savepoint. Returns the number of reservations written.
     """
     merged = _merge(lines)

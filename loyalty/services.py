@@ -169,10 +169,9 @@ def points_earn_for_order(*, customer_id: int, order_reference: str, lines, plac
     """Award points for a completed order, once per order however often it is called.
 
     `lines` contains one (category_id, amount paid after discounts and before tax) pair per order line.
-    Points are floor(eligible amount x points_per_unit x tier multiplier), where the eligible amount
-    leaves out lines in excluded categories and the tier comes from the 12 months of spend before
-    `placed_at` (so the order that crosses a threshold still earns at the old rate). Every line
-    counts toward spend. Returns the earning entry, or None when no program is active or the order
+    Points are floor(eligible amount x points_per_unit x tier multiplier). The eligible amount leaves out
+    lines in excluded categories. The tier comes from the 12 months of spend before `placed_at`, so the
+    order that crosses a threshold still earns at the old rate. Every line counts toward spend. Returns the earning entry, or None when no program is active or the order
     earns nothing. Locks the customer's account.
     """
     order_reference = _reference(order_reference, field="order_reference")
@@ -406,7 +405,7 @@ def points_redeem_cancel(*, account_id: int, order_reference: str) -> PointsEntr
 
 
 def lots_remaining(account: LoyaltyAccount) -> list[tuple[PointsEntry, int]]:
-    """Each positive entry with the points still unspent in it, spending the soonest-expiring points first.
+    """Return each positive entry with the points still unspent in it, the soonest-expiring first.
 
     Every negative entry (redemption, reversal, expiry) is taken from the lots in expiry order. With
     one expiry period for all earnings, that order is first in, first out.

@@ -497,7 +497,7 @@ def cart_checkout(
                 fields={"expected_total": [f"The total is now {priced.total}."]},
             )
         # NOTE: a pickup order reserves its units where web orders do (the location with the most
-        # available), not at the pickup store; moving them there is left to fulfillment routing.
+        # available), not at the pickup store. Moving them there is left to fulfillment routing.
         order, _created = order_place_web(
             priced_basket=priced,
             customer_id=cart.customer_id,

@@ -76,7 +76,7 @@ class PriceListItem(models.Model):
 
 
 class TaxRounding(models.TextChoices):
-    """Where tax is rounded half-up to the minor unit: on every line and rate, or once per rate on the document."""
+    """The point at which tax is rounded half-up to the minor unit: every line and rate, or once per rate on the document."""
 
     PER_LINE = "per_line", "Per line"
     PER_DOCUMENT = "per_document", "Per document"
@@ -159,7 +159,7 @@ class PromotionKind(models.TextChoices):
 
 
 class PromotionScope(models.TextChoices):
-    """What a promotion discounts. `order` promotions apply after every item-level one."""
+    """The part of a basket a promotion discounts. `order` promotions apply after every item-level one."""
 
     ITEMS = "items", "Chosen variants"
     CATEGORIES = "categories", "Categories and their subcategories"

@@ -69,7 +69,7 @@ class VariantFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def price(variant, create, extracted, **kwargs):
-        """Give the variant a base price on the web and pos channels (10.00 unless `price=` says otherwise)."""
+        """Give the variant a base price on the web and pos channels (10.00 unless `price=` gives another amount)."""
         if not create:
             return
         amount = Decimal(str(extracted)) if extracted is not None else Decimal("10.00")

@@ -65,7 +65,7 @@ class PlannedLine:
     name: str
     quantity: int
     prices: LinePrices
-    # Where the units come from: the store of a register sale, the home warehouse of a web order's SKU.
+    # The source of the units: the store of a register sale, or the home warehouse of a web order's SKU.
     location_code: str
     unit_cost: Decimal | None = None
     # The product is missing from the product file: the line sells a placeholder flagged needs_review.

@@ -57,7 +57,8 @@ def test_dockerfile_copies_existing_paths():
 def check_command(command: list[str]) -> None:
     program = command[0]
     if program == "python":
-        assert command[1] == "manage.py" and (ROOT / "manage.py").is_file()
+        assert command[1] == "manage.py"
+        assert (ROOT / "manage.py").is_file()
         assert command[2] in get_commands(), f"manage.py has no command {command[2]}"
     elif program == "gunicorn":
         assert importlib.util.find_spec("gunicorn") is not None, "gunicorn is not installed"

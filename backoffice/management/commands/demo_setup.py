@@ -164,7 +164,7 @@ def demo_accounts_ensure(*, store: Location, warehouse: Location, reset_password
         if user is None:
             user = user_model(username=username)
         user.is_superuser = is_superuser
-        # Every role logs in through the admin login; its group decides which admin pages it sees.
+        # Every role logs in through the admin login. Its group decides which admin pages it can open.
         user.is_staff = True
         user.is_active = True
         if password is not None:
